@@ -1,0 +1,23 @@
+"""HardSeg's config keys. Defaults only: every key has a comment saying what it means."""
+from detectron2.config import CfgNode as CN
+from detectron2.projects.deeplab import add_deeplab_config
+
+
+def add_hardseg_config(cfg):
+    """Add HardSeg's keys to a detectron2 config (after DeepLab's, which it builds on)."""
+    add_deeplab_config(cfg)
+
+    # ASPP image-level pooling. "global": average over the whole feature map (works for any
+    # input size). "crop": detectron2 DeepLab's AvgPool2d with kernel = INPUT.CROP.SIZE / stride,
+    # which requires test feature maps divisible by that kernel (fine for Cityscapes 1024x2048
+    # with a 512x1024 crop, wrong for datasets with variable image sizes).
+    cfg.MODEL.SEM_SEG_HEAD.ASPP_POOLING = "global"
+
+    # Data mapper used by the training loader. "semantic": HardSeg's SemanticDatasetMapper, which
+    # also checks every label map for values outside [0, NUM_CLASSES) and IGNORE_VALUE.
+    cfg.INPUT.DATASET_MAPPER_NAME = "semantic"
+
+    # Visualisations written by tools/visualize_predictions.py (image | ground truth | prediction).
+    cfg.TEST.VIS = CN()
+    # How many images of each test dataset to draw.
+    cfg.TEST.VIS.NUM_IMAGES = 8

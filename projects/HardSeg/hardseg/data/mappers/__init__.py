@@ -1,0 +1,6 @@
+from .semantic_mapper import (
+    SemanticDatasetMapper,
+    build_sem_seg_train_aug,
+    check_label_map,
+    read_label_map,
+)

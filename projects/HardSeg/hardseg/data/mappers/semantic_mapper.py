@@ -1,0 +1,133 @@
+"""Dataset dict -> model input for per-pixel semantic segmentation, with label checking."""
+import copy
+import logging
+from typing import List
+
+import numpy as np
+import torch
+from PIL import Image
+
+from detectron2.config import configurable
+from detectron2.data import detection_utils as utils
+from detectron2.data import transforms as T
+from detectron2.utils.file_io import PathManager
+
+__all__ = ["SemanticDatasetMapper", "build_sem_seg_train_aug", "read_label_map", "check_label_map"]
+
+logger = logging.getLogger(__name__)
+
+
+def build_sem_seg_train_aug(cfg) -> List[T.Augmentation]:
+    """Resize the shortest edge, crop (at most ``SINGLE_CATEGORY_MAX_AREA`` of one class, ignore
+    excluded), flip: the training augmentation of detectron2's DeepLab project, from the config."""
+    augs = [
+        T.ResizeShortestEdge(
+            cfg.INPUT.MIN_SIZE_TRAIN, cfg.INPUT.MAX_SIZE_TRAIN, cfg.INPUT.MIN_SIZE_TRAIN_SAMPLING
+        )
+    ]
+    if cfg.INPUT.CROP.ENABLED:
+        augs.append(
+            T.RandomCrop_CategoryAreaConstraint(
+                cfg.INPUT.CROP.TYPE,
+                cfg.INPUT.CROP.SIZE,
+                cfg.INPUT.CROP.SINGLE_CATEGORY_MAX_AREA,
+                cfg.MODEL.SEM_SEG_HEAD.IGNORE_VALUE,
+            )
+        )
+    if cfg.INPUT.RANDOM_FLIP != "none":
+        augs.append(
+            T.RandomFlip(
+                horizontal=cfg.INPUT.RANDOM_FLIP == "horizontal",
+                vertical=cfg.INPUT.RANDOM_FLIP == "vertical",
+            )
+        )
+    return augs
+
+
+def read_label_map(file_name: str) -> np.ndarray:
+    """Read a label PNG as raw indices (H, W): mode "L"/"P"/"I" images keep their values (a palette
+    image is read as its indices, never converted)."""
+    with PathManager.open(file_name, "rb") as f:
+        label = np.asarray(Image.open(f))
+    if label.ndim != 2:
+        raise ValueError(
+            f"{file_name}: label maps must have one channel (class ids), got shape {label.shape}. "
+            "Convert colour-coded labels to id PNGs first (see datasets/README.md)."
+        )
+    return label
+
+
+def check_label_map(label: np.ndarray, file_name: str, num_classes: int, ignore_value: int):
+    """Raise ValueError naming ``file_name`` and the offending values if ``label`` holds anything
+    outside [0, num_classes) and ``ignore_value``."""
+    bad = (label >= num_classes) & (label != ignore_value)
+    if label.dtype.kind == "i":
+        bad |= label < 0
+    if bad.any():
+        values = np.unique(label[bad]).tolist()
+        raise ValueError(
+            f"{file_name}: label value(s) {values[:10]} outside [0, {num_classes}) and the ignore "
+            f"value {ignore_value}. Fix the label file (or rerun its prepare script), or set "
+            "MODEL.SEM_SEG_HEAD.NUM_CLASSES / IGNORE_VALUE to match the dataset."
+        )
+
+
+class SemanticDatasetMapper:
+    """Maps one dataset dict ``{"file_name", "sem_seg_file_name", "height", "width", ...}`` to
+    ``{"image": (3, H, W) uint8 tensor in image_format, "sem_seg": (H, W) int64 tensor, ...}``
+    after the augmentations. In training, label values are checked (see :func:`check_label_map`);
+    in inference the label is not loaded (evaluators read it from ``sem_seg_file_name``)."""
+
+    @configurable
+    def __init__(
+        self,
+        is_train: bool = True,
+        *,
+        augmentations: List,
+        image_format: str,
+        num_classes: int,
+        ignore_value: int = 255,
+    ):
+        self.is_train = is_train
+        self.augmentations = T.AugmentationList(augmentations)
+        self.image_format = image_format
+        self.num_classes = num_classes
+        self.ignore_value = ignore_value
+        mode = "training" if is_train else "inference"
+        logger.info(f"[SemanticDatasetMapper] augmentations used in {mode}: {augmentations}")
+
+    @classmethod
+    def from_config(cls, cfg, is_train: bool = True):
+        if is_train:
+            augs = build_sem_seg_train_aug(cfg)
+        else:
+            augs = [T.ResizeShortestEdge(cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST)]
+        return {
+            "is_train": is_train,
+            "augmentations": augs,
+            "image_format": cfg.INPUT.FORMAT,
+            "num_classes": cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
+            "ignore_value": cfg.MODEL.SEM_SEG_HEAD.IGNORE_VALUE,
+        }
+
+    def __call__(self, dataset_dict):
+        dataset_dict = copy.deepcopy(dataset_dict)
+        image = utils.read_image(dataset_dict["file_name"], format=self.image_format)
+        utils.check_image_size(dataset_dict, image)
+        sem_seg = None
+        if self.is_train:
+            file_name = dataset_dict.pop("sem_seg_file_name")
+            sem_seg = read_label_map(file_name)
+            check_label_map(sem_seg, file_name, self.num_classes, self.ignore_value)
+            if sem_seg.shape != image.shape[:2]:
+                raise ValueError(
+                    f"{file_name}: label size {sem_seg.shape} differs from the image size "
+                    f"{image.shape[:2]} of {dataset_dict['file_name']}."
+                )
+        aug_input = T.AugInput(image, sem_seg=sem_seg)
+        self.augmentations(aug_input)
+        image = aug_input.image
+        dataset_dict["image"] = torch.as_tensor(np.ascontiguousarray(image.transpose(2, 0, 1)))
+        if sem_seg is not None:
+            dataset_dict["sem_seg"] = torch.as_tensor(aug_input.sem_seg.astype("long"))
+        return dataset_dict

@@ -1,0 +1,3 @@
+from .defaults import resolve_device, setup_cfg
+from .launch import launch
+from .trainer import Trainer, create_ddp_model, evaluate_and_report

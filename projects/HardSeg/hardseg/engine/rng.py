@@ -1,0 +1,27 @@
+"""Random-number-generator state as a checkpointable, so a resumed run continues with the same
+Python / NumPy / torch (CPU and CUDA) streams in the main process. (Data-loader workers reseed
+themselves from detectron2's sampler seed; their streams are not part of this state.)"""
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["RNGState"]
+
+
+class RNGState:
+    """Give it to a ``Checkpointer`` as an extra checkpointable: ``Checkpointer(..., rng=RNGState())``."""
+
+    def state_dict(self) -> dict:
+        state = {"python": random.getstate(), "numpy": np.random.get_state(),
+                 "torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state: dict):
+        random.setstate(state["python"])
+        np.random.set_state(state["numpy"])
+        torch.set_rng_state(state["torch"])
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])

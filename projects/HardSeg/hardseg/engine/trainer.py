@@ -1,0 +1,112 @@
+"""HardSeg's trainer: detectron2's DefaultTrainer with HardSeg's builders."""
+import logging
+import os
+import weakref
+from collections import OrderedDict
+
+from torch.nn.parallel import DistributedDataParallel
+
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
+from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer
+from detectron2.engine.train_loop import TrainerBase
+from detectron2.evaluation import inference_on_dataset, print_csv_format
+from detectron2.projects.deeplab import build_lr_scheduler
+from detectron2.utils import comm
+from detectron2.utils.logger import setup_logger
+
+from ..data.mappers import SemanticDatasetMapper
+from ..evaluation import build_sem_seg_evaluator, format_sem_seg_table, save_results_json
+from .rng import RNGState
+
+__all__ = ["Trainer", "create_ddp_model", "evaluate_and_report"]
+
+MAPPERS = {"semantic": SemanticDatasetMapper}
+
+
+def create_ddp_model(model, **kwargs):
+    """Wrap ``model`` in DDP when there are several processes. Unlike detectron2 v0.6's helper it
+    gives DDP ``device_ids`` only for a CUDA model, so CPU (gloo) runs work too."""
+    if comm.get_world_size() == 1:
+        return model
+    if next(model.parameters()).device.type == "cuda":
+        kwargs.setdefault("device_ids", [comm.get_local_rank()])
+    return DistributedDataParallel(model, **kwargs)
+
+
+def evaluate_and_report(model, data_loader, evaluator, dataset_name, output_dir):
+    """Run ``evaluator`` on ``data_loader``; on the main process print the per-class table and
+    write ``<output_dir>/sem_seg_metrics.json``. Returns the evaluator's results (all ranks)."""
+    results = inference_on_dataset(model, data_loader, evaluator)
+    if comm.is_main_process() and results:
+        class_names = MetadataCatalog.get(dataset_name).get("stuff_classes", [])
+        logging.getLogger(__name__).info(
+            f"Results on {dataset_name}:\n{format_sem_seg_table(results, class_names)}"
+        )
+        print_csv_format(results)
+        save_results_json(results, os.path.join(output_dir, "sem_seg_metrics.json"))
+    return results
+
+
+class Trainer(DefaultTrainer):
+    """Builds the model, optimizer, loader, poly LR schedule and evaluators from a HardSeg config,
+    and checkpoints the RNG state with the rest of the training state."""
+
+    def __init__(self, cfg):
+        # DefaultTrainer.__init__, with a DDP wrapper that also works on CPU processes.
+        TrainerBase.__init__(self)
+        if not logging.getLogger("detectron2").isEnabledFor(logging.INFO):
+            setup_logger()
+        cfg = DefaultTrainer.auto_scale_workers(cfg, comm.get_world_size())
+        model = self.build_model(cfg)
+        optimizer = self.build_optimizer(cfg, model)
+        data_loader = self.build_train_loader(cfg)
+        model = create_ddp_model(model, broadcast_buffers=False)
+        trainer_cls = AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer
+        self._trainer = trainer_cls(model, data_loader, optimizer)
+        self.scheduler = self.build_lr_scheduler(cfg, optimizer)
+        self.checkpointer = DetectionCheckpointer(
+            model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self), rng=RNGState()
+        )
+        self.start_iter = 0
+        self.max_iter = cfg.SOLVER.MAX_ITER
+        self.cfg = cfg
+        self.register_hooks(self.build_hooks())
+
+    @classmethod
+    def build_train_loader(cls, cfg):
+        name = cfg.INPUT.DATASET_MAPPER_NAME
+        if name not in MAPPERS:
+            raise ValueError(f"INPUT.DATASET_MAPPER_NAME={name!r}; expected one of {sorted(MAPPERS)}.")
+        return build_detection_train_loader(cfg, mapper=MAPPERS[name](cfg, is_train=True))
+
+    @classmethod
+    def build_test_loader(cls, cfg, dataset_name):
+        return build_detection_test_loader(
+            cfg, dataset_name, mapper=SemanticDatasetMapper(cfg, is_train=False)
+        )
+
+    @classmethod
+    def build_evaluator(cls, cfg, dataset_name, output_folder=None):
+        if output_folder is None:
+            output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
+        return build_sem_seg_evaluator(dataset_name, output_folder)
+
+    @classmethod
+    def build_lr_scheduler(cls, cfg, optimizer):
+        # detectron2.projects.deeplab's builder: WarmupPolyLR, or the core schedules by name.
+        return build_lr_scheduler(cfg, optimizer)
+
+    @classmethod
+    def test(cls, cfg, model, evaluators=None):
+        """Evaluate on every ``DATASETS.TEST`` dataset; print a per-class table and save JSON
+        under ``OUTPUT_DIR/inference/<dataset>/``. Returns results like DefaultTrainer.test."""
+        results = OrderedDict()
+        for idx, dataset_name in enumerate(cfg.DATASETS.TEST):
+            out = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
+            data_loader = cls.build_test_loader(cfg, dataset_name)
+            evaluator = evaluators[idx] if evaluators else cls.build_evaluator(cfg, dataset_name, out)
+            results[dataset_name] = evaluate_and_report(model, data_loader, evaluator, dataset_name, out)
+        if len(results) == 1:
+            results = list(results.values())[0]
+        return results

@@ -1,0 +1,283 @@
+"""
+Dilated ResNet backbones (depth 18, 34, 50, 101) for DeepLab-style semantic segmentation.
+
+Why this module exists:
+
+* ``detectron2.projects.deeplab.build_resnet_deeplab_backbone`` supports dilation, multi-grid
+  and the DeepLab stem, but only for bottleneck depths (50/101/152).
+* detectron2's core ``build_resnet_backbone`` supports R18/R34, but refuses any dilation for
+  them (and forces ``RES2_OUT_CHANNELS == 64``), and has no RES4 dilation, no multi-grid and
+  no DeepLab stem.
+
+HardSeg needs a single builder covering all four depths, R18 being the CPU demo / test model
+(it is also allowed to be made tiny through ``RES2_OUT_CHANNELS``). This module adds
+:class:`DilatedBasicBlock` (the two-3x3-conv block with dilation) and the registered builder
+:func:`build_resnet_dilated_backbone`, which returns detectron2's own
+:class:`~detectron2.modeling.backbone.resnet.ResNet`, so freezing, ``output_shape()`` and
+checkpoint key names behave exactly as for detectron2's ResNets.
+"""
+
+import fvcore.nn.weight_init as weight_init
+import torch.nn.functional as F
+
+from detectron2.layers import CNNBlockBase, Conv2d, get_norm
+from detectron2.modeling import BACKBONE_REGISTRY
+from detectron2.modeling.backbone.resnet import BasicBlock, BasicStem, BottleneckBlock, ResNet
+from detectron2.projects.deeplab.resnet import DeepLabStem
+
+__all__ = ["DilatedBasicBlock", "build_resnet_dilated_backbone"]
+
+# Number of residual blocks in res2..res5 for every supported depth.
+_BLOCKS_PER_STAGE = {
+    18: [2, 2, 2, 2],
+    34: [3, 4, 6, 3],
+    50: [3, 4, 6, 3],
+    101: [3, 4, 23, 3],
+}
+_BASIC_DEPTHS = (18, 34)
+_STEM_TYPES = ("basic", "deeplab")
+_STAGE_INDEX = {"stem": 1, "res2": 2, "res3": 3, "res4": 4, "res5": 5}
+
+
+class DilatedBasicBlock(CNNBlockBase):
+    """
+    The ResNet-18/34 basic residual block (two 3x3 convs) with optional dilation.
+
+    The first conv carries the stride; both 3x3 convs use ``dilation`` with ``padding =
+    dilation`` so that, for stride 1, the spatial size is preserved. A 1x1 projection
+    shortcut (with norm) is used when the input/output channels or the stride differ.
+    With ``dilation=1`` it is equivalent to detectron2's
+    :class:`~detectron2.modeling.backbone.resnet.BasicBlock` (same parameter names).
+    """
+
+    def __init__(self, in_channels, out_channels, *, stride=1, dilation=1, norm="BN"):
+        """
+        Args:
+            in_channels (int): number of input channels.
+            out_channels (int): number of output channels.
+            stride (int): stride of the first 3x3 conv (and of the shortcut).
+            dilation (int): dilation of both 3x3 convs.
+            norm (str or callable): normalization for all conv layers.
+                See :func:`detectron2.layers.get_norm` for supported formats.
+        """
+        super().__init__(in_channels, out_channels, stride)
+
+        if in_channels != out_channels or stride != 1:
+            self.shortcut = Conv2d(
+                in_channels,
+                out_channels,
+                kernel_size=1,
+                stride=stride,
+                bias=False,
+                norm=get_norm(norm, out_channels),
+            )
+        else:
+            self.shortcut = None
+
+        self.conv1 = Conv2d(
+            in_channels,
+            out_channels,
+            kernel_size=3,
+            stride=stride,
+            padding=dilation,
+            dilation=dilation,
+            bias=False,
+            norm=get_norm(norm, out_channels),
+        )
+        self.conv2 = Conv2d(
+            out_channels,
+            out_channels,
+            kernel_size=3,
+            stride=1,
+            padding=dilation,
+            dilation=dilation,
+            bias=False,
+            norm=get_norm(norm, out_channels),
+        )
+
+        for layer in (self.conv1, self.conv2, self.shortcut):
+            if layer is not None:
+                weight_init.c2_msra_fill(layer)
+
+    def forward(self, x):
+        out = self.conv1(x)
+        out = F.relu_(out)
+        out = self.conv2(out)
+        shortcut = x if self.shortcut is None else self.shortcut(x)
+        out += shortcut
+        out = F.relu_(out)
+        return out
+
+
+def _check_dilations(res4_dilation, res5_dilation):
+    if res4_dilation not in (1, 2):
+        raise ValueError(f"MODEL.RESNETS.RES4_DILATION must be 1 or 2, got {res4_dilation!r}.")
+    if res5_dilation not in (1, 2, 4):
+        raise ValueError(f"MODEL.RESNETS.RES5_DILATION must be 1, 2 or 4, got {res5_dilation!r}.")
+    if res4_dilation == 2 and res5_dilation != 4:
+        raise ValueError(
+            "MODEL.RESNETS.RES4_DILATION = 2 (output stride 8) requires "
+            f"MODEL.RESNETS.RES5_DILATION = 4, got RES5_DILATION = {res5_dilation!r}."
+        )
+
+
+def _check_multi_grid(multi_grid, num_res5_blocks, depth):
+    multi_grid = list(multi_grid)
+    if len(multi_grid) != num_res5_blocks:
+        raise ValueError(
+            f"MODEL.RESNETS.RES5_MULTI_GRID = {multi_grid} has {len(multi_grid)} entries, but "
+            f"res5 of ResNet-{depth} has {num_res5_blocks} blocks; give one factor per block "
+            f"(e.g. {[1] * num_res5_blocks} for no multi-grid)."
+        )
+    for m in multi_grid:
+        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+            raise ValueError(
+                f"MODEL.RESNETS.RES5_MULTI_GRID entries must be positive integers, "
+                f"got {multi_grid}."
+            )
+    return multi_grid
+
+
+@BACKBONE_REGISTRY.register()
+def build_resnet_dilated_backbone(cfg, input_shape):
+    """
+    Build a (dilated) ResNet-18/34/50/101 for semantic segmentation from config.
+
+    Config keys read: ``MODEL.RESNETS.{DEPTH, NORM, STEM_TYPE, STEM_OUT_CHANNELS,
+    RES2_OUT_CHANNELS, NUM_GROUPS, WIDTH_PER_GROUP, STRIDE_IN_1X1, RES4_DILATION,
+    RES5_DILATION, RES5_MULTI_GRID, OUT_FEATURES}`` and ``MODEL.BACKBONE.FREEZE_AT``
+    (``RES4_DILATION``, ``RES5_MULTI_GRID`` and ``STEM_TYPE`` come from
+    :func:`detectron2.projects.deeplab.add_deeplab_config`).
+
+    * Depth 18/34 use basic blocks (:class:`DilatedBasicBlock` in dilated stages,
+      detectron2's ``BasicBlock`` elsewhere); ``NUM_GROUPS`` must be 1 and
+      ``WIDTH_PER_GROUP``/``STRIDE_IN_1X1`` are unused. Depth 50/101 use detectron2's
+      ``BottleneckBlock`` with bottleneck width ``NUM_GROUPS * WIDTH_PER_GROUP * 2**i``.
+    * Stage widths: ``C_i = RES2_OUT_CHANNELS * 2**i`` for res2..res5 (i = 0..3), for all depths
+      (so R18 with the default 64 gives 64/128/256/512, R50 with 256 gives 256..2048).
+    * A dilated stage has stride 1 in its first block. The 3x3 convs of res4 use
+      ``RES4_DILATION``; the 3x3 convs of res5 block ``j`` use
+      ``RES5_DILATION * RES5_MULTI_GRID[j]`` (multi-grid is applied as in detectron2's
+      DeepLab builder, i.e. also when ``RES5_DILATION == 1``).
+    * ``NORM`` is used as given; ``FREEZE_AT`` is applied with :meth:`ResNet.freeze`.
+
+    Shapes, for an input of shape (N, C_in, H, W) (C_in = ``input_shape.channels``, normally 3)
+    the returned module's forward gives a dict with the requested ``OUT_FEATURES``; each
+    ``res*`` map has shape (N, C_i, ceil(H/s), ceil(W/s)) with stride ``s``:
+
+    =====================================  ======  ======  ======  ======
+    setting                                 res2    res3    res4    res5
+    =====================================  ======  ======  ======  ======
+    OS32: RES4_DILATION=1, RES5_DILATION=1     4       8      16      32
+    OS16: RES4_DILATION=1, RES5_DILATION=2     4       8      16      16
+    OS8:  RES4_DILATION=2, RES5_DILATION=4     4       8       8       8
+    =====================================  ======  ======  ======  ======
+
+    e.g. OS16 on (N, 3, 512, 1024) with R101 defaults: res2 (N, 256, 128, 256),
+    res3 (N, 512, 64, 128), res4 (N, 1024, 32, 64), res5 (N, 2048, 32, 64).
+    ``output_shape()`` reports exactly these strides and channels. The stem output has
+    stride 4 and ``STEM_OUT_CHANNELS`` channels for both stem types.
+
+    Args:
+        cfg (CfgNode): a detectron2 config with the DeepLab keys added.
+        input_shape (ShapeSpec or None): input shape; ``None`` means
+            ``len(cfg.MODEL.PIXEL_MEAN)`` channels.
+
+    Returns:
+        ResNet: a detectron2 :class:`~detectron2.modeling.backbone.resnet.ResNet`.
+
+    Raises:
+        ValueError: on an unsupported depth, stem type, dilation combination, multi-grid
+            length, ``NUM_GROUPS != 1`` for R18/R34, or unknown output feature names.
+    """
+    # fmt: off
+    depth               = cfg.MODEL.RESNETS.DEPTH
+    norm                = cfg.MODEL.RESNETS.NORM
+    stem_type           = cfg.MODEL.RESNETS.STEM_TYPE
+    stem_out_channels   = cfg.MODEL.RESNETS.STEM_OUT_CHANNELS
+    res2_out_channels   = cfg.MODEL.RESNETS.RES2_OUT_CHANNELS
+    num_groups          = cfg.MODEL.RESNETS.NUM_GROUPS
+    width_per_group     = cfg.MODEL.RESNETS.WIDTH_PER_GROUP
+    stride_in_1x1       = cfg.MODEL.RESNETS.STRIDE_IN_1X1
+    res4_dilation       = cfg.MODEL.RESNETS.RES4_DILATION
+    res5_dilation       = cfg.MODEL.RESNETS.RES5_DILATION
+    res5_multi_grid     = cfg.MODEL.RESNETS.RES5_MULTI_GRID
+    out_features        = list(cfg.MODEL.RESNETS.OUT_FEATURES)
+    freeze_at           = cfg.MODEL.BACKBONE.FREEZE_AT
+    # fmt: on
+
+    if depth not in _BLOCKS_PER_STAGE:
+        raise ValueError(
+            f"MODEL.RESNETS.DEPTH = {depth!r} is not supported by build_resnet_dilated_backbone; "
+            f"allowed depths: {sorted(_BLOCKS_PER_STAGE)}."
+        )
+    if stem_type not in _STEM_TYPES:
+        raise ValueError(
+            f"MODEL.RESNETS.STEM_TYPE = {stem_type!r} is not supported; "
+            f"allowed stem types: {list(_STEM_TYPES)}."
+        )
+    _check_dilations(res4_dilation, res5_dilation)
+    if not out_features:
+        raise ValueError("MODEL.RESNETS.OUT_FEATURES must not be empty.")
+    unknown = [f for f in out_features if f not in _STAGE_INDEX]
+    if unknown:
+        raise ValueError(
+            f"MODEL.RESNETS.OUT_FEATURES contains unknown names {unknown}; "
+            f"allowed: {list(_STAGE_INDEX)}."
+        )
+    use_basic = depth in _BASIC_DEPTHS
+    if use_basic and num_groups != 1:
+        raise ValueError(
+            f"MODEL.RESNETS.NUM_GROUPS = {num_groups!r} is not supported for ResNet-{depth} "
+            "(basic blocks have no grouped convs); set it to 1."
+        )
+
+    in_channels = input_shape.channels if input_shape is not None else len(cfg.MODEL.PIXEL_MEAN)
+    if stem_type == "deeplab":
+        stem = DeepLabStem(in_channels=in_channels, out_channels=stem_out_channels, norm=norm)
+    else:
+        stem = BasicStem(in_channels=in_channels, out_channels=stem_out_channels, norm=norm)
+
+    blocks_per_stage = _BLOCKS_PER_STAGE[depth]
+    # Only build the stages needed for the requested outputs (unused parameters would have
+    # no gradient and could break DDP all-reduce), as detectron2's builders do.
+    max_stage_idx = max(_STAGE_INDEX[f] for f in out_features)
+    if max_stage_idx == 5:
+        multi_grid = _check_multi_grid(res5_multi_grid, blocks_per_stage[3], depth)
+
+    stage_dilation = {2: 1, 3: 1, 4: res4_dilation, 5: res5_dilation}
+    stage_in = stem_out_channels
+    stages = []
+    for i, stage_idx in enumerate(range(2, max_stage_idx + 1)):
+        num_blocks = blocks_per_stage[i]
+        dilation = stage_dilation[stage_idx]
+        # res2 follows the stride-4 stem with stride 1; res3..res5 downsample by 2 unless dilated.
+        first_stride = 1 if stage_idx == 2 or dilation > 1 else 2
+        if stage_idx == 5:
+            dilation_per_block = [dilation * m for m in multi_grid]
+        else:
+            dilation_per_block = [dilation] * num_blocks
+        stage_out = res2_out_channels * 2**i
+        kwargs = {
+            "num_blocks": num_blocks,
+            "in_channels": stage_in,
+            "out_channels": stage_out,
+            "stride_per_block": [first_stride] + [1] * (num_blocks - 1),
+            "norm": norm,
+        }
+        if use_basic:
+            if max(dilation_per_block) > 1:
+                kwargs["block_class"] = DilatedBasicBlock
+                kwargs["dilation_per_block"] = dilation_per_block
+            else:
+                kwargs["block_class"] = BasicBlock
+        else:
+            kwargs["block_class"] = BottleneckBlock
+            kwargs["bottleneck_channels"] = num_groups * width_per_group * 2**i
+            kwargs["num_groups"] = num_groups
+            kwargs["stride_in_1x1"] = stride_in_1x1
+            kwargs["dilation_per_block"] = dilation_per_block
+        stages.append(ResNet.make_stage(**kwargs))
+        stage_in = stage_out
+
+    return ResNet(stem, stages, out_features=out_features).freeze(freeze_at)

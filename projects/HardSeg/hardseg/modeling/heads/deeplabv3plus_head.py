@@ -1,0 +1,81 @@
+"""DeepLabV3+ head following HardSeg's per-pixel head contract (see ``hardseg.modeling.heads``)."""
+from typing import Dict
+
+import torch
+from torch.nn import functional as F
+
+from detectron2.config import configurable
+from detectron2.layers import ShapeSpec
+from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
+from detectron2.projects.deeplab import DeepLabV3PlusHead
+
+from ..losses import build_sem_seg_loss
+
+ASPP_POOLING_MODES = ("global", "crop")
+
+
+@SEM_SEG_HEADS_REGISTRY.register()
+class DeepLabV3PlusPerPixelHead(DeepLabV3PlusHead):
+    """detectron2's DeepLabV3+ decoder (ASPP on the last feature, then fusion with projected
+    low-level features) with two changes:
+
+    * ASPP's image pooling is global by default (``aspp_pooling="global"``); ``"crop"`` restores
+      detectron2's fixed AvgPool kernel derived from the training crop.
+    * the loss comes from ``SEM_SEG_LOSS_REGISTRY`` and, when it has one, its per-pixel form is
+      exposed by :meth:`pixel_loss`, so wrappers (HL) can re-weight it.
+
+    Shapes: ``features[f]`` (N, C_f, H/s_f, W/s_f) for f in ``in_features``; :meth:`layers` returns
+    ``sem_seg_logits`` (N, K, H/s, W/s) with s = ``common_stride``; targets are (N, H, W) int64.
+    """
+
+    @configurable
+    def __init__(
+        self,
+        input_shape: Dict[str, ShapeSpec],
+        *,
+        aspp_pooling: str = "global",
+        train_size=None,
+        loss_type: str = "cross_entropy",
+        ignore_value: int = 255,
+        **kwargs,
+    ):
+        if aspp_pooling not in ASPP_POOLING_MODES:
+            raise ValueError(
+                f"MODEL.SEM_SEG_HEAD.ASPP_POOLING={aspp_pooling!r}; expected one of "
+                f"{ASPP_POOLING_MODES}."
+            )
+        super().__init__(
+            input_shape,
+            train_size=train_size if aspp_pooling == "crop" else None,
+            loss_type="cross_entropy",  # replaced below by the registry's loss
+            ignore_value=ignore_value,
+            **kwargs,
+        )
+        self.loss_type = loss_type
+        if not self.decoder_only:
+            self.loss = build_sem_seg_loss(loss_type, ignore_value)
+
+    @classmethod
+    def from_config(cls, cfg, input_shape):
+        ret = DeepLabV3PlusHead.from_config.__func__(cls, cfg, input_shape)
+        ret["aspp_pooling"] = cfg.MODEL.SEM_SEG_HEAD.ASPP_POOLING
+        return ret
+
+    def upsample(self, predictions: torch.Tensor) -> torch.Tensor:
+        """(N, K, H/s, W/s) -> (N, K, H, W), bilinear, as the loss and inference see them."""
+        return F.interpolate(
+            predictions, scale_factor=self.common_stride, mode="bilinear", align_corners=False
+        )
+
+    def pixel_loss(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Per-pixel loss map (N, H, W), 0 at ignored pixels; ``predictions`` from :meth:`layers`."""
+        if not hasattr(self.loss, "pixel_loss"):
+            raise TypeError(
+                f"MODEL.SEM_SEG_HEAD.LOSS_TYPE={self.loss_type!r} has no per-pixel form; use a "
+                "loss that defines pixel_loss (e.g. 'cross_entropy')."
+            )
+        return self.loss.pixel_loss(self.upsample(predictions), targets)
+
+    def losses(self, predictions: torch.Tensor, targets: torch.Tensor) -> Dict[str, torch.Tensor]:
+        loss = self.loss(self.upsample(predictions), targets)
+        return {"loss_sem_seg": loss * self.loss_weight}

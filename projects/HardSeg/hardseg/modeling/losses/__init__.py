@@ -1,0 +1,2 @@
+from .build import SEM_SEG_LOSS_REGISTRY, build_sem_seg_loss
+from .cross_entropy import PixelCrossEntropy

@@ -1,0 +1,1 @@
+from .hard_segmentor import HardSegmentor
