@@ -1,3 +1,7 @@
 """Backbones. Importing this package registers them in detectron2's BACKBONE_REGISTRY."""
 
-from .resnet_dilated import DilatedBasicBlock, build_resnet_dilated_backbone  # noqa: F401
+from .resnet_dilated import (  # noqa: F401
+    DilatedBasicBlock,
+    build_resnet_dilated_backbone,
+    make_resnet_dilated,
+)

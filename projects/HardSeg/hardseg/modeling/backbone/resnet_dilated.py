@@ -25,7 +25,7 @@ from detectron2.modeling import BACKBONE_REGISTRY
 from detectron2.modeling.backbone.resnet import BasicBlock, BasicStem, BottleneckBlock, ResNet
 from detectron2.projects.deeplab.resnet import DeepLabStem
 
-__all__ = ["DilatedBasicBlock", "build_resnet_dilated_backbone"]
+__all__ = ["DilatedBasicBlock", "build_resnet_dilated_backbone", "make_resnet_dilated"]
 
 # Number of residual blocks in res2..res5 for every supported depth.
 _BLOCKS_PER_STAGE = {
@@ -190,22 +190,48 @@ def build_resnet_dilated_backbone(cfg, input_shape):
         ValueError: on an unsupported depth, stem type, dilation combination, multi-grid
             length, ``NUM_GROUPS != 1`` for R18/R34, or unknown output feature names.
     """
-    # fmt: off
-    depth               = cfg.MODEL.RESNETS.DEPTH
-    norm                = cfg.MODEL.RESNETS.NORM
-    stem_type           = cfg.MODEL.RESNETS.STEM_TYPE
-    stem_out_channels   = cfg.MODEL.RESNETS.STEM_OUT_CHANNELS
-    res2_out_channels   = cfg.MODEL.RESNETS.RES2_OUT_CHANNELS
-    num_groups          = cfg.MODEL.RESNETS.NUM_GROUPS
-    width_per_group     = cfg.MODEL.RESNETS.WIDTH_PER_GROUP
-    stride_in_1x1       = cfg.MODEL.RESNETS.STRIDE_IN_1X1
-    res4_dilation       = cfg.MODEL.RESNETS.RES4_DILATION
-    res5_dilation       = cfg.MODEL.RESNETS.RES5_DILATION
-    res5_multi_grid     = cfg.MODEL.RESNETS.RES5_MULTI_GRID
-    out_features        = list(cfg.MODEL.RESNETS.OUT_FEATURES)
-    freeze_at           = cfg.MODEL.BACKBONE.FREEZE_AT
-    # fmt: on
+    in_channels = input_shape.channels if input_shape is not None else len(cfg.MODEL.PIXEL_MEAN)
+    r = cfg.MODEL.RESNETS
+    return make_resnet_dilated(
+        depth=r.DEPTH,
+        norm=r.NORM,
+        stem_type=r.STEM_TYPE,
+        stem_out_channels=r.STEM_OUT_CHANNELS,
+        res2_out_channels=r.RES2_OUT_CHANNELS,
+        num_groups=r.NUM_GROUPS,
+        width_per_group=r.WIDTH_PER_GROUP,
+        stride_in_1x1=r.STRIDE_IN_1X1,
+        res4_dilation=r.RES4_DILATION,
+        res5_dilation=r.RES5_DILATION,
+        res5_multi_grid=list(r.RES5_MULTI_GRID),
+        out_features=list(r.OUT_FEATURES),
+        freeze_at=cfg.MODEL.BACKBONE.FREEZE_AT,
+        in_channels=in_channels,
+    )
 
+
+def make_resnet_dilated(
+    *,
+    depth: int,
+    norm="BN",
+    stem_type: str = "basic",
+    stem_out_channels: int = 64,
+    res2_out_channels: int = 64,
+    num_groups: int = 1,
+    width_per_group: int = 64,
+    stride_in_1x1: bool = True,
+    res4_dilation: int = 1,
+    res5_dilation: int = 1,
+    res5_multi_grid=(1, 1, 1),
+    out_features=("res5",),
+    freeze_at: int = 0,
+    in_channels: int = 3,
+) -> ResNet:
+    """The same backbone as :func:`build_resnet_dilated_backbone` from explicit arguments (one per
+    ``MODEL.RESNETS`` key, lower-cased, plus ``freeze_at`` and ``in_channels``), so LazyConfig
+    files can build it with ``LazyCall``. See the builder's docstring for shapes and errors."""
+    out_features = list(out_features)
+    res5_multi_grid = list(res5_multi_grid)
     if depth not in _BLOCKS_PER_STAGE:
         raise ValueError(
             f"MODEL.RESNETS.DEPTH = {depth!r} is not supported by build_resnet_dilated_backbone; "
@@ -232,7 +258,6 @@ def build_resnet_dilated_backbone(cfg, input_shape):
             "(basic blocks have no grouped convs); set it to 1."
         )
 
-    in_channels = input_shape.channels if input_shape is not None else len(cfg.MODEL.PIXEL_MEAN)
     if stem_type == "deeplab":
         stem = DeepLabStem(in_channels=in_channels, out_channels=stem_out_channels, norm=norm)
     else:

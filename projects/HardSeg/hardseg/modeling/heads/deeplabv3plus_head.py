@@ -44,8 +44,13 @@ class DeepLabV3PlusPerPixelHead(DeepLabV3PlusHead):
                 f"MODEL.SEM_SEG_HEAD.ASPP_POOLING={aspp_pooling!r}; expected one of "
                 f"{ASPP_POOLING_MODES}."
             )
+        # LazyConfig passes input_shape as a mapping of {"channels", "stride"} mappings.
+        input_shape = {
+            k: v if isinstance(v, ShapeSpec) else ShapeSpec(channels=v["channels"], stride=v["stride"])
+            for k, v in input_shape.items()
+        }
         super().__init__(
-            input_shape,
+            input_shape=input_shape,
             train_size=train_size if aspp_pooling == "crop" else None,
             loss_type="cross_entropy",  # replaced below by the registry's loss
             ignore_value=ignore_value,

@@ -1,0 +1,13 @@
+# Training-loop settings shared by HardSeg's LazyConfig experiments (tools/lazyconfig_train_net.py).
+train = dict(
+    output_dir="./output",
+    init_checkpoint="",  # a local checkpoint path; nothing is downloaded at run time
+    max_iter=90000,
+    amp=dict(enabled=False),
+    ddp=dict(broadcast_buffers=False, find_unused_parameters=False),
+    checkpointer=dict(period=5000, max_to_keep=100),
+    eval_period=5000,  # 0: evaluate only after training
+    log_period=20,
+    device="cuda",  # falls back to cpu (with a warning) where CUDA is unavailable
+    seed=-1,
+)

@@ -1,0 +1,1 @@
+from .poly_schedule import WarmupPolyParamScheduler
