@@ -32,3 +32,29 @@ def write_label_png(path, array):
     from PIL import Image
 
     Image.fromarray(np.asarray(array, dtype=np.uint8), mode="L").save(path)
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def run_tool(script, *args, timeout=600):
+    """Run ``tools/<script>`` with the test interpreter from the repository root; fail the test
+    with the tool's output if it exits non-zero. Returns the combined output."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tools" / script), *map(str, args)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    assert proc.returncode == 0, f"{script} {args} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc.stdout + proc.stderr
+
+
+def read_metrics(output_dir, dataset="hardshapes_sem_seg_val"):
+    import json
+
+    with open(f"{output_dir}/inference/{dataset}/sem_seg_metrics.json") as f:
+        return json.load(f)

@@ -36,7 +36,9 @@ def setup_cfg(config_file: str = "", opts=(), args=None, freeze: bool = True):
                            "listed in hardseg/config.py.") from None
     try:
         cfg.merge_from_list(list(opts))
-    except KeyError as e:
+    except (KeyError, AssertionError) as e:  # yacs asserts "Non-existent key: ..." here
+        if isinstance(e, AssertionError) and "Non-existent key" not in str(e):
+            raise
         raise KeyError(f"command-line override: {e.args[0]}. Check its spelling; HardSeg's keys "
                        "are listed in hardseg/config.py.") from None
     cfg.MODEL.DEVICE = resolve_device(cfg.MODEL.DEVICE)

@@ -13,7 +13,11 @@ class RNGState:
     """Give it to a ``Checkpointer`` as an extra checkpointable: ``Checkpointer(..., rng=RNGState())``."""
 
     def state_dict(self) -> dict:
-        state = {"python": random.getstate(), "numpy": np.random.get_state(),
+        # Tensors and plain Python values only, so the checkpoint loads with torch.load's
+        # default weights_only=True (PyTorch >= 2.6).
+        name, keys, pos, has_gauss, cached = np.random.get_state()
+        state = {"python": random.getstate(),
+                 "numpy": (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
                  "torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             state["cuda"] = torch.cuda.get_rng_state_all()
@@ -21,7 +25,8 @@ class RNGState:
 
     def load_state_dict(self, state: dict):
         random.setstate(state["python"])
-        np.random.set_state(state["numpy"])
+        name, keys, pos, has_gauss, cached = state["numpy"]
+        np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
         torch.set_rng_state(state["torch"])
         if "cuda" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda"])

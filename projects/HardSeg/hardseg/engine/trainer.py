@@ -49,8 +49,8 @@ def evaluate_and_report(model, data_loader, evaluator, dataset_name, output_dir)
 
 
 class Trainer(DefaultTrainer):
-    """Builds the model, optimizer, loader, poly LR schedule and evaluators from a HardSeg config,
-    and checkpoints the RNG state with the rest of the training state."""
+    """Builds the model, optimizer, loader, poly LR schedule and evaluators from a HardSeg config.
+    Checkpoints hold the model, the iteration, the scheduler, the optimizer and the RNG state."""
 
     def __init__(self, cfg):
         # DefaultTrainer.__init__, with a DDP wrapper that also works on CPU processes.
@@ -72,6 +72,17 @@ class Trainer(DefaultTrainer):
         self.max_iter = cfg.SOLVER.MAX_ITER
         self.cfg = cfg
         self.register_hooks(self.build_hooks())
+
+    # detectron2 v0.6's DefaultTrainer checkpoints only the iteration and hook states; the optimizer
+    # (momentum buffers, AMP grad scaler) lives in the inner trainer and must be saved too.
+    def state_dict(self):
+        ret = super().state_dict()
+        ret["_trainer"] = self._trainer.state_dict()
+        return ret
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        self._trainer.load_state_dict(state_dict["_trainer"])
 
     @classmethod
     def build_train_loader(cls, cfg):
