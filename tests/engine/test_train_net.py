@@ -58,6 +58,10 @@ def test_resume_restores_iteration_optimizer_scheduler_and_rng(trained, tmp_path
     model_state = trainer.model.state_dict()
     for k, v in saved["model"].items():
         torch.testing.assert_close(model_state[k], v)
+    for hook in trainer._hooks:  # the writers were opened but never run: close them
+        if hasattr(hook, "_writers"):
+            for writer in hook._writers:
+                writer.close()
 
     # and the command-line resume continues from there to the end
     log = run_tool("train_net.py", "--config-file", YAML, "--resume", "OUTPUT_DIR", tmp_path)
