@@ -2,7 +2,7 @@ import numpy as np
 
 from detectron2.data import MetadataCatalog
 
-from hardseg.utils.visualize import draw_sem_seg, prediction_panel
+from hardseg.utils.visualize import draw_sem_seg, prediction_panel, upscale
 
 
 def test_prediction_panel_layout_and_colours():
@@ -27,3 +27,9 @@ def test_prediction_panel_layout_and_colours():
         expected = 0.4 * 128 + 0.6 * np.array(meta.stuff_colors[cls], float)
         assert np.abs(dominant(vis) - expected).max() <= 2, cls
     assert draw_sem_seg(image, pred, meta).shape == image.shape
+
+
+def test_upscale_is_exact_nearest_neighbour():
+    a = np.array([[1, 2], [3, 255]], np.uint8)
+    assert upscale(a, 2).tolist() == [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 255, 255], [3, 3, 255, 255]]
+    assert upscale(np.zeros((2, 3, 3)), 3).shape == (6, 9, 3)

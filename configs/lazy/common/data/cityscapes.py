@@ -1,47 +1,13 @@
-# Cityscapes fine loaders: the LazyConfig twin of
+# Cityscapes fine loaders: the twin of
 # configs/cityscapes/semantic-segmentation/Base-Cityscapes-SemanticSegmentation.yaml.
-from omegaconf import OmegaConf
+from .semantic import dataloader
 
-from detectron2.config import LazyCall as L
-from detectron2.data import build_detection_test_loader, build_detection_train_loader
-from detectron2.data import get_detection_dataset_dicts
-from detectron2.data import transforms as T
-
-from hardseg.data import SemanticDatasetMapper
-from hardseg.evaluation import build_sem_seg_evaluator
-
-dataloader = OmegaConf.create()
-
-dataloader.train = L(build_detection_train_loader)(
-    dataset=L(get_detection_dataset_dicts)(names="cityscapes_fine_sem_seg_train"),
-    mapper=L(SemanticDatasetMapper)(
-        is_train=True,
-        augmentations=[
-            L(T.ResizeShortestEdge)(short_edge_length=(512, 768, 1024, 1280, 1536, 1792, 2048),
-                                    max_size=4096, sample_style="choice"),
-            L(T.RandomCrop_CategoryAreaConstraint)(crop_type="absolute", crop_size=(512, 1024),
-                                                   single_category_max_area=1.0,
-                                                   ignored_category=255),
-            L(T.RandomFlip)(horizontal=True),
-        ],
-        image_format="RGB",
-        num_classes=19,
-        ignore_value=255,
-    ),
-    total_batch_size=16,
-    num_workers=10,
+dataloader.train.dataset.names = "cityscapes_fine_sem_seg_train"
+dataloader.train.mapper.augmentations[0].update(
+    short_edge_length=(512, 768, 1024, 1280, 1536, 1792, 2048), max_size=4096
 )
-
-dataloader.test = L(build_detection_test_loader)(
-    dataset=L(get_detection_dataset_dicts)(names="cityscapes_fine_sem_seg_val", filter_empty=False),
-    mapper=L(SemanticDatasetMapper)(
-        is_train=False,
-        augmentations=[L(T.ResizeShortestEdge)(short_edge_length=1024, max_size=2048)],
-        image_format="RGB",
-        num_classes="${...train.mapper.num_classes}",
-        ignore_value="${...train.mapper.ignore_value}",
-    ),
-    num_workers=4,
-)
-
-dataloader.evaluator = L(build_sem_seg_evaluator)(dataset_name="${..test.dataset.names}")
+dataloader.train.mapper.augmentations[1].crop_size = (512, 1024)
+dataloader.train.mapper.num_classes = 19
+dataloader.train.update(total_batch_size=16, num_workers=10)
+dataloader.test.dataset.names = "cityscapes_fine_sem_seg_val"
+dataloader.test.mapper.augmentations[0].update(short_edge_length=1024, max_size=2048)

@@ -25,9 +25,17 @@ def prediction_panel(image_rgb, gt, pred, metadata) -> np.ndarray:
     )
 
 
-def save_prediction_panels(model, dataset_dicts, mapper, metadata, out_dir, num_images=8):
+def upscale(array: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour upscaling of an (H, W) or (H, W, C) array by an integer factor."""
+    return array.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def save_prediction_panels(model, dataset_dicts, mapper, metadata, out_dir, num_images=8,
+                           min_side=384):
     """Run ``model`` (eval mode) on the first ``num_images`` dataset dicts and write
-    ``<out_dir>/<image name>.png`` panels. Returns the written paths."""
+    ``<out_dir>/<image name>.png`` panels. Images whose longer side is below ``min_side`` are
+    upscaled by an integer factor (nearest neighbour) so that the class names stay legible.
+    Returns the written paths."""
     import torch
     from PIL import Image
 
@@ -40,6 +48,8 @@ def save_prediction_panels(model, dataset_dicts, mapper, metadata, out_dir, num_
             pred = model([inputs])[0]["sem_seg"].argmax(0).cpu().numpy()
         image = np.asarray(Image.open(d["file_name"]).convert("RGB"))
         gt = read_label_map(d["sem_seg_file_name"])
+        factor = max(1, min_side // max(image.shape[:2]))
+        image, gt, pred = (upscale(a, factor) for a in (image, gt, pred))
         path = os.path.join(out_dir, os.path.splitext(os.path.basename(d["file_name"]))[0] + ".png")
         Image.fromarray(prediction_panel(image, gt, pred, metadata)).save(path)
         paths.append(path)
