@@ -1,0 +1,115 @@
+#!/usr/bin/env python
+"""Cost of a HardSeg model from its YAML config: parameters and FLOPs (fvcore), training-step and
+inference time, and peak memory (CUDA allocator on GPU, process peak RSS on CPU).
+
+    python bench/model_cost.py --config-file configs/hardshapes/deeplabv3plus_R18_os8_bs8_600it.yaml \
+        --batch 8 --size 128 128 --iters 20 --json output/bench/model_cost.json
+
+Prints a table and writes JSON. Timings are medians over ``--iters`` steps after ``--warmup``.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import torch
+from fvcore.nn import FlopCountAnalysis, parameter_count
+from tabulate import tabulate
+
+from detectron2.modeling import build_model
+from detectron2.utils.events import EventStorage
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import hardseg  # noqa: F401,E402  (registers HardSeg's models)
+from hardseg.engine import setup_cfg  # noqa: E402
+
+
+def _batch(n, h, w, num_classes, device):
+    g = torch.Generator().manual_seed(0)
+    return [{"image": torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8).to(device),
+             "sem_seg": torch.randint(0, num_classes, (h, w), generator=g).to(device),
+             "height": h, "width": w} for _ in range(n)]
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _median_time(fn, iters, warmup, device):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(config_file, opts=(), batch=2, size=(128, 128), iters=10, warmup=2):
+    cfg = setup_cfg(config_file, opts)
+    device = torch.device(cfg.MODEL.DEVICE)
+    model = build_model(cfg)
+    k = cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES
+    data = _batch(batch, *size, k, device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+    def train_step():
+        with EventStorage():
+            loss = sum(model(data).values())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    model.train()
+    step = _median_time(train_step, iters, warmup, device)
+    model.eval()
+    with torch.no_grad():
+        infer = _median_time(lambda: model([{"image": data[0]["image"]}]), iters, warmup, device)
+        flops = FlopCountAnalysis(model, ([{"image": data[0]["image"]}],))
+        flops.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        gflops = flops.total() / 1e9
+    if device.type == "cuda":
+        peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
+        peak_kind = "CUDA max allocated"
+    else:
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        peak_kind = "process peak RSS"
+    return {
+        "config": os.path.relpath(config_file), "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "threads": torch.get_num_threads(), "batch": batch, "size": list(size),
+        "params_M": parameter_count(model)[""] / 1e6, "gflops_per_image": gflops,
+        "train_step_s": step, "inference_s_per_image": infer,
+        "peak_memory_MB": peak_mb, "peak_memory_kind": peak_kind,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config-file", required=True)
+    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--size", type=int, nargs=2, default=(128, 128), metavar=("H", "W"))
+    parser.add_argument("--iters", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--json", default="output/bench/model_cost.json")
+    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
+    args = parser.parse_args()
+    res = measure(args.config_file, args.opts, args.batch, tuple(args.size), args.iters, args.warmup)
+    print(tabulate([(k, v) for k, v in res.items()], headers=["quantity", "value"], floatfmt=".4g"))
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump(res, f, indent=2)
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
