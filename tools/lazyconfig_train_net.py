@@ -11,17 +11,10 @@ The config defines ``model``, ``dataloader``, ``optimizer``, ``lr_multiplier`` a
 from detectron2.engine import default_argument_parser
 
 import hardseg  # noqa: F401  (registers HardSeg's models and datasets)
-from hardseg.engine import launch
+from hardseg.engine import launch_from_args
 from hardseg.engine.lazy import main
 
 if __name__ == "__main__":
     args = default_argument_parser().parse_args()
     print("Command Line Args:", args)
-    launch(
-        main,
-        args.num_gpus,
-        num_machines=args.num_machines,
-        machine_rank=args.machine_rank,
-        dist_url=args.dist_url,
-        args=(args,),
-    )
+    launch_from_args(main, args)

@@ -13,7 +13,7 @@ from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.engine import default_argument_parser
 
 import hardseg  # noqa: F401  (registers HardSeg's models and datasets)
-from hardseg.engine import Trainer, launch, setup_cfg
+from hardseg.engine import Trainer, launch_from_args, setup_cfg
 
 
 def main(args):
@@ -32,11 +32,4 @@ def main(args):
 if __name__ == "__main__":
     args = default_argument_parser().parse_args()
     print("Command Line Args:", args)
-    launch(
-        main,
-        args.num_gpus,
-        num_machines=args.num_machines,
-        machine_rank=args.machine_rank,
-        dist_url=args.dist_url,
-        args=(args,),
-    )
+    launch_from_args(main, args)

@@ -86,6 +86,14 @@ def test_two_cpu_processes_train_and_gather_both_ranks(trained, tmp_path):
         assert metrics["sem_seg"][k] == pytest.approx(v, abs=1e-9), k
 
 
+def test_lazy_script_on_two_cpu_processes(tmp_path):
+    log = run_tool("lazyconfig_train_net.py", "--config-file", LAZY, "--num-gpus", "2",
+                   "train.max_iter=6", f"train.output_dir={tmp_path}")
+    assert "World size: 2" in log
+    assert (tmp_path / "model_final.pth").is_file()
+    assert read_metrics(tmp_path)["sem_seg"]["mIoU"] >= 0
+
+
 def test_lazy_twin_trains_the_same_weights(trained, tmp_path):
     out, _ = trained
     log = run_tool("lazyconfig_train_net.py", "--config-file", LAZY, f"train.output_dir={tmp_path}")

@@ -16,7 +16,7 @@ import torch.multiprocessing as mp
 from detectron2.engine import launch as d2_launch
 from detectron2.utils import comm
 
-__all__ = ["launch"]
+__all__ = ["launch", "launch_from_args"]
 
 DEFAULT_TIMEOUT = timedelta(minutes=30)
 
@@ -67,3 +67,17 @@ def _cpu_worker(local_rank, main_func, world_size, num_per_machine, machine_rank
         main_func(*args)
     finally:
         dist.destroy_process_group()
+
+
+def launch_from_args(main_func, args):
+    """``launch(main_func, ...)`` with the multi-process options of detectron2's
+    ``default_argument_parser`` (``--num-gpus``, ``--num-machines``, ``--machine-rank``,
+    ``--dist-url``); ``main_func`` receives ``args``."""
+    return launch(
+        main_func,
+        args.num_gpus,
+        num_machines=args.num_machines,
+        machine_rank=args.machine_rank,
+        dist_url=args.dist_url,
+        args=(args,),
+    )
