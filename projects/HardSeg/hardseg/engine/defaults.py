@@ -23,9 +23,9 @@ def resolve_device(device: str) -> str:
 
 def setup_cfg(config_file: str = "", opts=(), args=None, freeze: bool = True):
     """get_cfg -> add_hardseg_config -> merge the file -> merge ``KEY VALUE`` overrides ->
-    device fallback -> freeze; with ``args`` (from the argument parser) also detectron2's
-    ``default_setup`` (logging, output dir, seeding, config dump) and the ``hardseg`` logger. Unknown keys raise a
-    KeyError naming the key and where it came from."""
+    device fallback -> freeze. With ``args`` (from the argument parser) also detectron2's
+    ``default_setup`` (logging, output dir, seeding, config dump) and the ``hardseg`` logger.
+    Unknown keys raise a KeyError naming the key and where it came from."""
     cfg = get_cfg()
     add_hardseg_config(cfg)
     if config_file:
