@@ -4,6 +4,7 @@
 detectron2 and torch are not listed: ``dev/install.py`` pins torch and builds (or keeps) detectron2,
 because neither can be resolved correctly by a plain ``pip install`` (see README.md).
 """
+
 import re
 from pathlib import Path
 

@@ -7,6 +7,7 @@ inference time, and peak memory (CUDA allocator on GPU, process peak RSS on CPU)
 
 Prints a table and writes JSON. Timings are medians over ``--iters`` steps after ``--warmup``.
 """
+
 import argparse
 import json
 import os
@@ -29,9 +30,15 @@ from hardseg.engine import setup_cfg  # noqa: E402
 
 def _batch(n, h, w, num_classes, device):
     g = torch.Generator().manual_seed(0)
-    return [{"image": torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8).to(device),
-             "sem_seg": torch.randint(0, num_classes, (h, w), generator=g).to(device),
-             "height": h, "width": w} for _ in range(n)]
+    return [
+        {
+            "image": torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8).to(device),
+            "sem_seg": torch.randint(0, num_classes, (h, w), generator=g).to(device),
+            "height": h,
+            "width": w,
+        }
+        for _ in range(n)
+    ]
 
 
 def _sync(device):
@@ -84,12 +91,18 @@ def measure(config_file, opts=(), batch=2, size=(128, 128), iters=10, warmup=2):
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
         peak_kind = "process peak RSS"
     return {
-        "config": os.path.relpath(config_file), "device": str(device),
+        "config": os.path.relpath(config_file),
+        "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "threads": torch.get_num_threads(), "batch": batch, "size": list(size),
-        "params_M": parameter_count(model)[""] / 1e6, "gflops_per_image": gflops,
-        "train_step_s": step, "inference_s_per_image": infer,
-        "peak_memory_MB": peak_mb, "peak_memory_kind": peak_kind,
+        "threads": torch.get_num_threads(),
+        "batch": batch,
+        "size": list(size),
+        "params_M": parameter_count(model)[""] / 1e6,
+        "gflops_per_image": gflops,
+        "train_step_s": step,
+        "inference_s_per_image": infer,
+        "peak_memory_MB": peak_mb,
+        "peak_memory_kind": peak_kind,
     }
 
 
@@ -103,7 +116,9 @@ def main():
     parser.add_argument("--json", default="output/bench/model_cost.json")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
     args = parser.parse_args()
-    res = measure(args.config_file, args.opts, args.batch, tuple(args.size), args.iters, args.warmup)
+    res = measure(
+        args.config_file, args.opts, args.batch, tuple(args.size), args.iters, args.warmup
+    )
     print(tabulate([(k, v) for k, v in res.items()], headers=["quantity", "value"], floatfmt=".4g"))
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:

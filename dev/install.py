@@ -17,6 +17,7 @@ pip, so nothing is fetched from anywhere else. Steps, each printed as it runs:
 A stamp file in the environment records the hash of the inputs above; when nothing changed and the
 imports still work, re-running returns after one check.
 """
+
 import argparse
 import hashlib
 import os
@@ -114,9 +115,7 @@ def patch_detectron2_source(src: Path):
     text = setup_py.read_text()
     # No C++ extension (the sdist lacks its sources anyway).
     text = text.replace("ext_modules=get_extensions(),", "ext_modules=[],")
-    text = text.replace(
-        'cmdclass={"build_ext": torch.utils.cpp_extension.BuildExtension},', ""
-    )
+    text = text.replace('cmdclass={"build_ext": torch.utils.cpp_extension.BuildExtension},', "")
     # black 21.4b2 no longer imports with current click; LazyConfig.save only needs any black.
     text = text.replace('"black==21.4b2",', '"black",')
     # caffe2-only dependencies.
@@ -151,13 +150,29 @@ def build_detectron2_wheel(python: Path, cache: Path) -> Path:
         tmp = Path(tmp)
         step(f"downloading the {D2_SDIST_NAME}=={D2_SDIST_VERSION} source release")
         # --no-build-isolation: its setup.py imports torch, which the environment has by now.
-        run([python, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-             "--no-build-isolation", "-d", tmp, f"{D2_SDIST_NAME}=={D2_SDIST_VERSION}"])
+        run(
+            [
+                python,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--no-build-isolation",
+                "-d",
+                tmp,
+                f"{D2_SDIST_NAME}=={D2_SDIST_VERSION}",
+            ]
+        )
         sdist = next(tmp.glob("*.tar.gz"))
         digest = sha256_of(sdist)
         if digest != D2_SDIST_SHA256:
-            sys.exit(f"[hardseg-install] {sdist.name}: sha256 {digest} does not match the "
-                     f"expected {D2_SDIST_SHA256}; refusing to build it.")
+            sys.exit(
+                f"[hardseg-install] {sdist.name}: sha256 {digest} does not match the "
+                f"expected {D2_SDIST_SHA256}; refusing to build it."
+            )
         step(f"sha256 of {sdist.name} verified")
         with tarfile.open(sdist) as tar:
             tar.extractall(tmp, filter="data")
@@ -166,8 +181,21 @@ def build_detectron2_wheel(python: Path, cache: Path) -> Path:
         patch_detectron2_source(src)
         step("building the detectron2 wheel")
         env = dict(os.environ, D2_VERSION_SUFFIX=D2_LOCAL_VERSION)
-        run([python, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-             "-w", tmp / "dist", src], env=env)
+        run(
+            [
+                python,
+                "-m",
+                "pip",
+                "wheel",
+                "-q",
+                "--no-deps",
+                "--no-build-isolation",
+                "-w",
+                tmp / "dist",
+                src,
+            ],
+            env=env,
+        )
         built = next((tmp / "dist").glob("*.whl"))
         shutil.copy(built, cache / built.name)
         return cache / built.name
@@ -175,9 +203,12 @@ def build_detectron2_wheel(python: Path, cache: Path) -> Path:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--venv", default=os.environ.get("HARDSEG_VENV", str(REPO / ".venv")),
-                        help="virtual environment to create or reuse (default: .venv in the "
-                             "checkout, or $HARDSEG_VENV)")
+    parser.add_argument(
+        "--venv",
+        default=os.environ.get("HARDSEG_VENV", str(REPO / ".venv")),
+        help="virtual environment to create or reuse (default: .venv in the "
+        "checkout, or $HARDSEG_VENV)",
+    )
     parser.add_argument("--force", action="store_true", help="ignore the up-to-date stamp")
     args = parser.parse_args()
     start = time.time()
@@ -186,8 +217,12 @@ def main():
     python = env_dir / "bin" / "python"
     stamp = env_dir / ".hardseg-install-stamp"
     digest = inputs_digest()
-    if (not args.force and stamp.is_file() and stamp.read_text() == digest
-            and succeeds([python, "-c", "import hardseg, detectron2"])):
+    if (
+        not args.force
+        and stamp.is_file()
+        and stamp.read_text() == digest
+        and succeeds([python, "-c", "import hardseg, detectron2"])
+    ):
         step(f"{env_dir} is up to date")
         return
 
@@ -202,8 +237,15 @@ def main():
     run(pip + ["install", "-q", "-c", CONSTRAINTS] + TORCH_PINS + BUILD_TOOLS)
 
     if succeeds([python, "-c", "import detectron2"]):
-        where = subprocess.run([python, "-c", "import detectron2; print(detectron2.__version__, "
-                                "detectron2.__file__)"], capture_output=True, text=True).stdout
+        where = subprocess.run(
+            [
+                python,
+                "-c",
+                "import detectron2; print(detectron2.__version__, " "detectron2.__file__)",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout
         step(f"keeping the detectron2 already installed: {where.strip()}")
     else:
         cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hardseg/wheels"
@@ -215,9 +257,15 @@ def main():
     run(pip + ["install", "-q", "--no-build-isolation", "-c", CONSTRAINTS, "-e", f"{REPO}[test]"])
 
     step("checking the imports")
-    run([python, "-c", "import torch, detectron2, hardseg; "
-         "print('torch', torch.__version__, '| detectron2', detectron2.__version__, "
-         "'| hardseg', hardseg.__version__)"])
+    run(
+        [
+            python,
+            "-c",
+            "import torch, detectron2, hardseg; "
+            "print('torch', torch.__version__, '| detectron2', detectron2.__version__, "
+            "'| hardseg', hardseg.__version__)",
+        ]
+    )
     stamp.write_text(digest)
     step(f"done in {time.time() - start:.0f} s")
 

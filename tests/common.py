@@ -1,4 +1,5 @@
 """Shared helpers for the tests: tiny configs and random batches (CPU, a few seconds)."""
+
 import numpy as np
 import torch
 
@@ -18,8 +19,11 @@ def random_batch(n=2, h=64, w=96, num_classes=7, ignore=255, seed=0, with_labels
     g = torch.Generator().manual_seed(seed)
     batch = []
     for _ in range(n):
-        d = {"image": torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8),
-             "height": h, "width": w}
+        d = {
+            "image": torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8),
+            "height": h,
+            "width": w,
+        }
         if with_labels:
             sem_seg = torch.randint(0, num_classes, (h, w), generator=g)
             sem_seg[: h // 8] = ignore
@@ -47,9 +51,15 @@ def run_tool(script, *args, timeout=600):
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
     proc = subprocess.run(
         [sys.executable, str(REPO / "tools" / script), *map(str, args)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
-    assert proc.returncode == 0, f"{script} {args} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    assert (
+        proc.returncode == 0
+    ), f"{script} {args} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     return proc.stdout + proc.stderr
 
 

@@ -1,4 +1,5 @@
 """bench/ scripts run and report what they claim (no timing is asserted)."""
+
 import json
 import subprocess
 import sys
@@ -12,9 +13,27 @@ def test_model_cost_reports_parameters_and_writes_json(tmp_path):
     out = tmp_path / "cost.json"
     cfg_file = REPO / "configs" / INSTANT_CONFIG
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench/model_cost.py"), "--config-file", str(cfg_file),
-         "--batch", "2", "--size", "64", "64", "--iters", "1", "--warmup", "0", "--json", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(REPO / "bench/model_cost.py"),
+            "--config-file",
+            str(cfg_file),
+            "--batch",
+            "2",
+            "--size",
+            "64",
+            "64",
+            "--iters",
+            "1",
+            "--warmup",
+            "0",
+            "--json",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads(out.read_text())

@@ -1,5 +1,6 @@
 """dev/install.py on the environment the tests run in: a re-run is a no-op, and a forced re-run
 keeps the detectron2 that is already importable instead of rebuilding it."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,12 @@ pytestmark = pytest.mark.skipif(
 
 
 def _install(*extra):
-    proc = subprocess.run([sys.executable, str(REPO / "dev/install.py"), "--venv", str(VENV), *extra],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "dev/install.py"), "--venv", str(VENV), *extra],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -32,5 +37,10 @@ def test_forced_rerun_keeps_the_importable_detectron2():
     out = _install("--force")
     assert "keeping the detectron2 already installed" in out
     assert "downloading" not in out and "building the detectron2 wheel" not in out
-    for step in ["installing torch / torchvision", "installing HardSeg", "checking the imports", "done in"]:
+    for step in [
+        "installing torch / torchvision",
+        "installing HardSeg",
+        "checking the imports",
+        "done in",
+    ]:
         assert step in out

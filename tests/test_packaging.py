@@ -1,4 +1,5 @@
 """The install step's detectron2 edits, the placeholder extension, and what `import hardseg` does."""
+
 import importlib.util
 from pathlib import Path
 
@@ -25,9 +26,14 @@ def test_import_registers_models_and_datasets():
     assert "DeepLabV3PlusPerPixelHead" in SEM_SEG_HEADS_REGISTRY
     assert "build_resnet_dilated_backbone" in BACKBONE_REGISTRY
     names = DatasetCatalog.list()
-    for n in ["hardshapes_sem_seg_train", "hardshapes_sem_seg_val",
-              "hardshapes_shifted_sem_seg_train", "hardshapes_shifted_sem_seg_val",
-              "cityscapes_fine_sem_seg_train", "cityscapes_fine_sem_seg_val"]:
+    for n in [
+        "hardshapes_sem_seg_train",
+        "hardshapes_sem_seg_val",
+        "hardshapes_shifted_sem_seg_train",
+        "hardshapes_shifted_sem_seg_val",
+        "cityscapes_fine_sem_seg_train",
+        "cityscapes_fine_sem_seg_val",
+    ]:
         assert n in names
     assert hardseg.add_hardseg_config is not None
 
@@ -74,7 +80,9 @@ def test_patch_detectron2_source_on_a_miniature_tree(tmp_path):
     assert "ext_modules=[]," in setup and "BuildExtension" not in setup
     assert '"black",' in setup and "caffe2" not in setup
     assert (src / "detectron2/_C.py").is_file()
-    assert (src / "configs/a.yaml").is_file() and not (src / "detectron2/model_zoo/configs").exists()
+    assert (src / "configs/a.yaml").is_file() and not (
+        src / "detectron2/model_zoo/configs"
+    ).exists()
     assert (src / "detectron2/data/transforms/transform.py").read_text() == (
         "def f(interp=Image.BILINEAR):\n    return int(1), float(2), bool(0), str(3), "
         "np.int64(4), np.float32(5), np.float_\n"
@@ -87,7 +95,9 @@ def test_sha256_of_matches_hashlib(tmp_path):
     f = tmp_path / "x"
     f.write_bytes(b"abc")
     # sha256("abc"), FIPS 180-2 appendix B.1
-    assert install.sha256_of(f) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert (
+        install.sha256_of(f) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
 
 
 def test_config_paths_resolve_independently_of_cwd(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@
 Overrides are ``key=value`` on existing keys (a misspelt key is an error); ``+key=value`` adds one.
 The config defines ``model``, ``dataloader``, ``optimizer``, ``lr_multiplier`` and ``train``.
 """
+
 from detectron2.engine import default_argument_parser
 
 import hardseg  # noqa: F401  (registers HardSeg's models and datasets)

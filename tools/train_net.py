@@ -9,6 +9,7 @@
 Trailing ``KEY VALUE`` pairs override the config. Without CUDA, ``--num-gpus N`` starts N CPU
 processes over gloo (see hardseg/engine/launch.py).
 """
+
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.engine import default_argument_parser
 

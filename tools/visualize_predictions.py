@@ -5,6 +5,7 @@
 
 Panels go to ``DIR/<dataset>/`` (default ``OUTPUT_DIR/vis``); ``TEST.VIS.NUM_IMAGES`` per dataset.
 """
+
 import argparse
 import logging
 import os
@@ -32,10 +33,17 @@ def main():
     mapper = SemanticDatasetMapper(cfg, is_train=False)
     out_root = args.output or os.path.join(cfg.OUTPUT_DIR, "vis")
     for name in cfg.DATASETS.TEST:
-        paths = save_prediction_panels(model, DatasetCatalog.get(name), mapper,
-                                       MetadataCatalog.get(name), os.path.join(out_root, name),
-                                       cfg.TEST.VIS.NUM_IMAGES)
-        logging.getLogger("hardseg").info(f"wrote {len(paths)} panels to {os.path.join(out_root, name)}")
+        paths = save_prediction_panels(
+            model,
+            DatasetCatalog.get(name),
+            mapper,
+            MetadataCatalog.get(name),
+            os.path.join(out_root, name),
+            cfg.TEST.VIS.NUM_IMAGES,
+        )
+        logging.getLogger("hardseg").info(
+            f"wrote {len(paths)} panels to {os.path.join(out_root, name)}"
+        )
 
 
 if __name__ == "__main__":

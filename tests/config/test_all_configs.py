@@ -1,5 +1,6 @@
 """Every YAML and LazyConfig file loads and builds; one training step and one inference per
 config family (hardshapes and Cityscapes DeepLabV3+), in both config forms."""
+
 from pathlib import Path
 
 import pytest
@@ -66,22 +67,26 @@ def test_cityscapes_family_step_yaml():
 
 
 def test_cityscapes_family_step_lazy():
-    cfg = load_lazy_config(str(CONFIG_ROOT / CITYSCAPES_LAZY),
-                           ["model.sem_seg_head.train_size=[64,128]"])
+    cfg = load_lazy_config(
+        str(CONFIG_ROOT / CITYSCAPES_LAZY), ["model.sem_seg_head.train_size=[64,128]"]
+    )
     _step_and_infer(instantiate(cfg.model), 19, 64, 128)
 
 
 def test_hardshapes_family_step_both_forms():
-    _step_and_infer(build_model(tiny_cfg(config="hardshapes/deeplabv3plus_R18_os8_bs8_600it.yaml")),
-                    7, 64, 96)
+    _step_and_infer(
+        build_model(tiny_cfg(config="hardshapes/deeplabv3plus_R18_os8_bs8_600it.yaml")), 7, 64, 96
+    )
     cfg = load_lazy_config(str(CONFIG_ROOT / "lazy/hardshapes/deeplabv3plus_R18_os8_bs8_600it.py"))
     _step_and_infer(instantiate(cfg.model), 7, 64, 96)
 
 
 def test_yaml_and_lazy_twins_build_the_same_model():
     for yaml_path, lazy_path in [
-        ("hardshapes/deeplabv3plus_R18_os8_bs8_600it.yaml",
-         "lazy/hardshapes/deeplabv3plus_R18_os8_bs8_600it.py"),
+        (
+            "hardshapes/deeplabv3plus_R18_os8_bs8_600it.yaml",
+            "lazy/hardshapes/deeplabv3plus_R18_os8_bs8_600it.py",
+        ),
         (CITYSCAPES_YAML, CITYSCAPES_LAZY),
     ]:
         a = build_model(tiny_cfg(config=yaml_path)).state_dict()

@@ -1,4 +1,5 @@
 """Bad input gives errors that name what is wrong and how to fix it."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -14,8 +15,12 @@ def _pair(tmp_path, label, name="img"):
     Image.fromarray(np.zeros((*label.shape, 3), np.uint8)).save(image)
     gt = tmp_path / f"{name}_label.png"
     write_label_png(gt, label)
-    return {"file_name": str(image), "sem_seg_file_name": str(gt),
-            "height": label.shape[0], "width": label.shape[1]}
+    return {
+        "file_name": str(image),
+        "sem_seg_file_name": str(gt),
+        "height": label.shape[0],
+        "width": label.shape[1],
+    }
 
 
 def test_label_outside_class_range_names_file_and_value(tmp_path):
@@ -24,7 +29,9 @@ def test_label_outside_class_range_names_file_and_value(tmp_path):
     label[5, 5] = 9  # 7 classes: 0..6 and 255 are valid
     label[6, 6] = 255
     d = _pair(tmp_path, label)
-    with pytest.raises(ValueError, match=r"img_label\.png: label value\(s\) \[9\] outside \[0, 7\)"):
+    with pytest.raises(
+        ValueError, match=r"img_label\.png: label value\(s\) \[9\] outside \[0, 7\)"
+    ):
         mapper(d)
     label[5, 5] = 6
     out = mapper(_pair(tmp_path, label, "ok"))
@@ -39,8 +46,9 @@ def test_palette_labels_are_read_as_indices(tmp_path):
     img.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 10, 20, 30] + [0] * (256 * 3 - 12))
     d = _pair(tmp_path, label)
     img.save(d["sem_seg_file_name"])
-    out = SemanticDatasetMapper(tiny_cfg("INPUT.CROP.ENABLED", False, "INPUT.RANDOM_FLIP", "none"),
-                                is_train=True)(d)
+    out = SemanticDatasetMapper(
+        tiny_cfg("INPUT.CROP.ENABLED", False, "INPUT.RANDOM_FLIP", "none"), is_train=True
+    )(d)
     assert set(out["sem_seg"].unique().tolist()) == {0, 3}
 
 

@@ -1,4 +1,5 @@
 """tools/train_net.py and tools/lazyconfig_train_net.py end to end on the instant-test configs."""
+
 import json
 import shutil
 
@@ -29,8 +30,16 @@ def test_train_then_eval_only_reproduces_metrics(trained, tmp_path):
     assert "Starting training from iteration 0" in log
     assert "mIoU" in log and "class" in log  # the per-class table is printed
     train_metrics = read_metrics(out)
-    run_tool("train_net.py", "--config-file", YAML, "--eval-only",
-             "MODEL.WEIGHTS", out / "model_final.pth", "OUTPUT_DIR", tmp_path)
+    run_tool(
+        "train_net.py",
+        "--config-file",
+        YAML,
+        "--eval-only",
+        "MODEL.WEIGHTS",
+        out / "model_final.pth",
+        "OUTPUT_DIR",
+        tmp_path,
+    )
     assert read_metrics(tmp_path) == train_metrics
     assert set(train_metrics["sem_seg"]) >= {"mIoU", "fwIoU", "mACC", "pACC", "IoU-wire"}
 
@@ -80,15 +89,30 @@ def test_two_cpu_processes_train_and_gather_both_ranks(trained, tmp_path):
     assert len(files) == len(DatasetCatalog.get("hardshapes_sem_seg_val")) == 80
     # ... and the gathered confusion matrix equals a single-process evaluation of the same model.
     single = tmp_path / "single"
-    run_tool("train_net.py", "--config-file", YAML, "--eval-only",
-             "MODEL.WEIGHTS", tmp_path / "model_final.pth", "OUTPUT_DIR", single)
+    run_tool(
+        "train_net.py",
+        "--config-file",
+        YAML,
+        "--eval-only",
+        "MODEL.WEIGHTS",
+        tmp_path / "model_final.pth",
+        "OUTPUT_DIR",
+        single,
+    )
     for k, v in read_metrics(single)["sem_seg"].items():
         assert metrics["sem_seg"][k] == pytest.approx(v, abs=1e-9), k
 
 
 def test_lazy_script_on_two_cpu_processes(tmp_path):
-    log = run_tool("lazyconfig_train_net.py", "--config-file", LAZY, "--num-gpus", "2",
-                   "train.max_iter=6", f"train.output_dir={tmp_path}")
+    log = run_tool(
+        "lazyconfig_train_net.py",
+        "--config-file",
+        LAZY,
+        "--num-gpus",
+        "2",
+        "train.max_iter=6",
+        f"train.output_dir={tmp_path}",
+    )
     assert "World size: 2" in log
     assert (tmp_path / "model_final.pth").is_file()
     assert read_metrics(tmp_path)["sem_seg"]["mIoU"] >= 0
@@ -99,13 +123,21 @@ def test_lazy_twin_trains_the_same_weights(trained, tmp_path):
     log = run_tool("lazyconfig_train_net.py", "--config-file", LAZY, f"train.output_dir={tmp_path}")
     assert "mIoU" in log
     yaml_w = torch.load(out / "model_final.pth", map_location="cpu", weights_only=False)["model"]
-    lazy_w = torch.load(tmp_path / "model_final.pth", map_location="cpu", weights_only=False)["model"]
+    lazy_w = torch.load(tmp_path / "model_final.pth", map_location="cpu", weights_only=False)[
+        "model"
+    ]
     assert yaml_w.keys() == lazy_w.keys()
     for k in yaml_w:
         torch.testing.assert_close(lazy_w[k], yaml_w[k], rtol=1e-4, atol=1e-5, msg=k)
     # --eval-only from the LazyConfig script on the same weights gives the YAML run's metrics.
-    run_tool("lazyconfig_train_net.py", "--config-file", LAZY, "--eval-only",
-             f"train.init_checkpoint={out / 'model_final.pth'}", f"train.output_dir={tmp_path / 'e'}")
+    run_tool(
+        "lazyconfig_train_net.py",
+        "--config-file",
+        LAZY,
+        "--eval-only",
+        f"train.init_checkpoint={out / 'model_final.pth'}",
+        f"train.output_dir={tmp_path / 'e'}",
+    )
     assert read_metrics(tmp_path / "e") == read_metrics(out)
 
 
@@ -114,9 +146,21 @@ def test_same_seed_same_weights_with_two_loader_workers(trained, tmp_path):
     # still be reproducible from its seed.
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
-        run_tool("train_net.py", "--config-file", YAML, "DATALOADER.NUM_WORKERS", "2",
-                 "SOLVER.MAX_ITER", "8", "TEST.EVAL_PERIOD", "0", "DATASETS.TEST", "()",
-                 "OUTPUT_DIR", out)
+        run_tool(
+            "train_net.py",
+            "--config-file",
+            YAML,
+            "DATALOADER.NUM_WORKERS",
+            "2",
+            "SOLVER.MAX_ITER",
+            "8",
+            "TEST.EVAL_PERIOD",
+            "0",
+            "DATASETS.TEST",
+            "()",
+            "OUTPUT_DIR",
+            out,
+        )
     a, b = (torch.load(o / "model_final.pth", map_location="cpu")["model"] for o in outs)
     assert all(torch.equal(a[k], b[k]) for k in a)
 

@@ -31,5 +31,10 @@ def test_prediction_panel_layout_and_colours():
 
 def test_upscale_is_exact_nearest_neighbour():
     a = np.array([[1, 2], [3, 255]], np.uint8)
-    assert upscale(a, 2).tolist() == [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 255, 255], [3, 3, 255, 255]]
+    assert upscale(a, 2).tolist() == [
+        [1, 1, 2, 2],
+        [1, 1, 2, 2],
+        [3, 3, 255, 255],
+        [3, 3, 255, 255],
+    ]
     assert upscale(np.zeros((2, 3, 3)), 3).shape == (6, 9, 3)

@@ -1,4 +1,5 @@
 """HardSeg's config keys. Defaults only: every key has a comment saying what it means."""
+
 from detectron2.config import CfgNode as CN
 from detectron2.projects.deeplab import add_deeplab_config
 

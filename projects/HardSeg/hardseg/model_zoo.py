@@ -1,4 +1,5 @@
 """Paths of the configs shipped with HardSeg, independent of the working directory."""
+
 from pathlib import Path
 
 CONFIG_ROOT = Path(__file__).resolve().parents[3] / "configs"
@@ -9,5 +10,7 @@ def get_config_file(relpath: str) -> str:
     Raises FileNotFoundError naming the path when it is not there."""
     path = CONFIG_ROOT / relpath
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such HardSeg config (configs live under {CONFIG_ROOT}).")
+        raise FileNotFoundError(
+            f"{path}: no such HardSeg config (configs live under {CONFIG_ROOT})."
+        )
     return str(path)

@@ -18,9 +18,12 @@ dataloader.train = L(build_detection_train_loader)(
         is_train=True,
         augmentations=[
             L(T.ResizeShortestEdge)(short_edge_length="???", max_size="???", sample_style="choice"),
-            L(T.RandomCrop_CategoryAreaConstraint)(crop_type="absolute", crop_size="???",
-                                                   single_category_max_area=1.0,
-                                                   ignored_category=255),
+            L(T.RandomCrop_CategoryAreaConstraint)(
+                crop_type="absolute",
+                crop_size="???",
+                single_category_max_area=1.0,
+                ignored_category=255,
+            ),
             L(T.RandomFlip)(horizontal=True),
         ],
         image_format="RGB",

@@ -1,4 +1,5 @@
 """Config setup shared by tools/train_net.py and the tests."""
+
 import logging
 
 import torch
@@ -16,7 +17,9 @@ __all__ = ["setup_cfg", "resolve_device"]
 def resolve_device(device: str) -> str:
     """``"cuda..."`` on a machine without CUDA becomes ``"cpu"`` (one warning); else unchanged."""
     if device.startswith("cuda") and not torch.cuda.is_available():
-        logging.getLogger(__name__).warning(f"MODEL.DEVICE={device} but CUDA is unavailable: using cpu.")
+        logging.getLogger(__name__).warning(
+            f"MODEL.DEVICE={device} but CUDA is unavailable: using cpu."
+        )
         return "cpu"
     return device
 
@@ -32,15 +35,19 @@ def setup_cfg(config_file: str = "", opts=(), args=None, freeze: bool = True):
         try:
             cfg.merge_from_file(config_file)
         except KeyError as e:
-            raise KeyError(f"{config_file}: {e.args[0]}. Check its spelling; HardSeg's keys are "
-                           "listed in hardseg/config.py.") from None
+            raise KeyError(
+                f"{config_file}: {e.args[0]}. Check its spelling; HardSeg's keys are "
+                "listed in hardseg/config.py."
+            ) from None
     try:
         cfg.merge_from_list(list(opts))
     except (KeyError, AssertionError) as e:  # yacs asserts "Non-existent key: ..." here
         if isinstance(e, AssertionError) and "Non-existent key" not in str(e):
             raise
-        raise KeyError(f"command-line override: {e.args[0]}. Check its spelling; HardSeg's keys "
-                       "are listed in hardseg/config.py.") from None
+        raise KeyError(
+            f"command-line override: {e.args[0]}. Check its spelling; HardSeg's keys "
+            "are listed in hardseg/config.py."
+        ) from None
     cfg.MODEL.DEVICE = resolve_device(cfg.MODEL.DEVICE)
     if freeze:
         cfg.freeze()

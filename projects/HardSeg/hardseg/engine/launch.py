@@ -5,6 +5,7 @@ v0.6's ``launch`` refuses to start; here ``--num-gpus N`` then starts N CPU proc
 gloo process group and runs the same ``main_func``, so every distributed code path (DDP, evaluator
 gathers, samplers) runs in CI on a CPU machine.
 """
+
 import logging
 import socket
 from datetime import timedelta
@@ -21,13 +22,27 @@ __all__ = ["launch", "launch_from_args"]
 DEFAULT_TIMEOUT = timedelta(minutes=30)
 
 
-def launch(main_func, num_gpus_per_machine, num_machines=1, machine_rank=0, dist_url=None,
-           args=(), timeout=DEFAULT_TIMEOUT):
+def launch(
+    main_func,
+    num_gpus_per_machine,
+    num_machines=1,
+    machine_rank=0,
+    dist_url=None,
+    args=(),
+    timeout=DEFAULT_TIMEOUT,
+):
     """Same arguments as ``detectron2.engine.launch``; on a machine without CUDA,
     ``num_gpus_per_machine`` is the number of CPU processes per machine."""
     if torch.cuda.is_available():
-        return d2_launch(main_func, num_gpus_per_machine, num_machines, machine_rank, dist_url,
-                         args=args, timeout=timeout)
+        return d2_launch(
+            main_func,
+            num_gpus_per_machine,
+            num_machines,
+            machine_rank,
+            dist_url,
+            args=args,
+            timeout=timeout,
+        )
     world_size = num_machines * num_gpus_per_machine
     if world_size <= 1:
         return main_func(*args)
@@ -52,11 +67,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _cpu_worker(local_rank, main_func, world_size, num_per_machine, machine_rank, dist_url, args,
-                timeout):
+def _cpu_worker(
+    local_rank, main_func, world_size, num_per_machine, machine_rank, dist_url, args, timeout
+):
     rank = machine_rank * num_per_machine + local_rank
-    dist.init_process_group("gloo", init_method=dist_url, world_size=world_size, rank=rank,
-                            timeout=timeout)
+    dist.init_process_group(
+        "gloo", init_method=dist_url, world_size=world_size, rank=rank, timeout=timeout
+    )
     # detectron2's comm helpers (get_local_rank/size) read this module-level group.
     for i in range(world_size // num_per_machine):
         group = dist.new_group(list(range(i * num_per_machine, (i + 1) * num_per_machine)))

@@ -4,6 +4,7 @@ A config defines ``model``, ``dataloader.{train,test,evaluator}``, ``optimizer``
 and ``train`` (see configs/lazy/common/). The loop is detectron2's SimpleTrainer/AMPTrainer with
 the usual hooks; checkpoints carry the model, optimizer, scheduler, iteration and RNG state.
 """
+
 import logging
 import os
 
@@ -31,8 +32,10 @@ def load_lazy_config(config_file: str, overrides=()):
     cfg = LazyConfig.load(config_file)
     for o in OverridesParser.create().parse_overrides(list(overrides)):
         if not o.is_add() and OmegaConf.select(cfg, o.key_or_group, default=_MISSING) is _MISSING:
-            raise KeyError(f"{config_file}: override {o.input_line!r} names a key that does not "
-                           "exist in this config; check its spelling, or write +key=value to add one.")
+            raise KeyError(
+                f"{config_file}: override {o.input_line!r} names a key that does not "
+                "exist in this config; check its spelling, or write +key=value to add one."
+            )
     cfg = LazyConfig.apply_overrides(cfg, [o.lstrip("+") for o in overrides])
     cfg.train.device = resolve_device(cfg.train.device)
     return cfg
@@ -44,8 +47,9 @@ def do_test(cfg, model):
         return {}
     name = cfg.dataloader.test.dataset.names
     out = os.path.join(cfg.train.output_dir, "inference", name)
-    return evaluate_and_report(model, instantiate(cfg.dataloader.test),
-                               instantiate(cfg.dataloader.evaluator), name, out)
+    return evaluate_and_report(
+        model, instantiate(cfg.dataloader.test), instantiate(cfg.dataloader.evaluator), name, out
+    )
 
 
 def do_train(args, cfg):
@@ -56,17 +60,33 @@ def do_train(args, cfg):
     optimizer = instantiate(cfg.optimizer)
     train_loader = instantiate(cfg.dataloader.train)
     model = create_ddp_model(model, **cfg.train.ddp)
-    trainer = (AMPTrainer if cfg.train.amp.enabled else SimpleTrainer)(model, train_loader, optimizer)
-    checkpointer = DetectionCheckpointer(model, cfg.train.output_dir, trainer=trainer, rng=RNGState())
+    trainer = (AMPTrainer if cfg.train.amp.enabled else SimpleTrainer)(
+        model, train_loader, optimizer
+    )
+    checkpointer = DetectionCheckpointer(
+        model, cfg.train.output_dir, trainer=trainer, rng=RNGState()
+    )
     main_process = comm.is_main_process()
-    trainer.register_hooks([
-        hooks.IterationTimer(),
-        hooks.LRScheduler(scheduler=instantiate(cfg.lr_multiplier)),
-        hooks.PeriodicCheckpointer(checkpointer, **cfg.train.checkpointer) if main_process else None,
-        hooks.EvalHook(cfg.train.eval_period, lambda: do_test(cfg, model)),
-        hooks.PeriodicWriter(default_writers(cfg.train.output_dir, cfg.train.max_iter),
-                             period=cfg.train.log_period) if main_process else None,
-    ])
+    trainer.register_hooks(
+        [
+            hooks.IterationTimer(),
+            hooks.LRScheduler(scheduler=instantiate(cfg.lr_multiplier)),
+            (
+                hooks.PeriodicCheckpointer(checkpointer, **cfg.train.checkpointer)
+                if main_process
+                else None
+            ),
+            hooks.EvalHook(cfg.train.eval_period, lambda: do_test(cfg, model)),
+            (
+                hooks.PeriodicWriter(
+                    default_writers(cfg.train.output_dir, cfg.train.max_iter),
+                    period=cfg.train.log_period,
+                )
+                if main_process
+                else None
+            ),
+        ]
+    )
     checkpointer.resume_or_load(cfg.train.init_checkpoint, resume=args.resume)
     start_iter = trainer.iter + 1 if args.resume and checkpointer.has_checkpoint() else 0
     trainer.train(start_iter, cfg.train.max_iter)

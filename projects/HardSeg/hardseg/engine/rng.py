@@ -1,6 +1,7 @@
 """Random-number-generator state as a checkpointable, so a resumed run continues with the same
 Python / NumPy / torch (CPU and CUDA) streams in the main process. (Data-loader workers reseed
 themselves from detectron2's sampler seed; their streams are not part of this state.)"""
+
 import random
 
 import numpy as np
@@ -16,9 +17,11 @@ class RNGState:
         # Tensors and plain Python values only, so the checkpoint loads with torch.load's
         # default weights_only=True (PyTorch >= 2.6).
         name, keys, pos, has_gauss, cached = np.random.get_state()
-        state = {"python": random.getstate(),
-                 "numpy": (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
-                 "torch": torch.get_rng_state()}
+        state = {
+            "python": random.getstate(),
+            "numpy": (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
+            "torch": torch.get_rng_state(),
+        }
         if torch.cuda.is_available():
             state["cuda"] = torch.cuda.get_rng_state_all()
         return state

@@ -1,4 +1,5 @@
 """HardSeg's trainer: detectron2's DefaultTrainer with HardSeg's builders."""
+
 import logging
 import os
 import weakref
@@ -7,7 +8,11 @@ from collections import OrderedDict
 from torch.nn.parallel import DistributedDataParallel
 
 from detectron2.checkpoint import DetectionCheckpointer
-from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
+from detectron2.data import (
+    MetadataCatalog,
+    build_detection_test_loader,
+    build_detection_train_loader,
+)
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer
 from detectron2.engine.train_loop import TrainerBase
 from detectron2.evaluation import inference_on_dataset, print_csv_format
@@ -88,7 +93,9 @@ class Trainer(DefaultTrainer):
     def build_train_loader(cls, cfg):
         name = cfg.INPUT.DATASET_MAPPER_NAME
         if name not in MAPPERS:
-            raise ValueError(f"INPUT.DATASET_MAPPER_NAME={name!r}; expected one of {sorted(MAPPERS)}.")
+            raise ValueError(
+                f"INPUT.DATASET_MAPPER_NAME={name!r}; expected one of {sorted(MAPPERS)}."
+            )
         return build_detection_train_loader(cfg, mapper=MAPPERS[name](cfg, is_train=True))
 
     @classmethod
@@ -116,8 +123,12 @@ class Trainer(DefaultTrainer):
         for idx, dataset_name in enumerate(cfg.DATASETS.TEST):
             out = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
             data_loader = cls.build_test_loader(cfg, dataset_name)
-            evaluator = evaluators[idx] if evaluators else cls.build_evaluator(cfg, dataset_name, out)
-            results[dataset_name] = evaluate_and_report(model, data_loader, evaluator, dataset_name, out)
+            evaluator = (
+                evaluators[idx] if evaluators else cls.build_evaluator(cfg, dataset_name, out)
+            )
+            results[dataset_name] = evaluate_and_report(
+                model, data_loader, evaluator, dataset_name, out
+            )
         if len(results) == 1:
             results = list(results.values())[0]
         return results

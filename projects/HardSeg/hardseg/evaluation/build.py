@@ -1,4 +1,5 @@
 """Evaluator for a dataset, chosen from its metadata's ``evaluator_type``."""
+
 from detectron2.data import MetadataCatalog
 from detectron2.evaluation import CityscapesSemSegEvaluator, SemSegEvaluator
 

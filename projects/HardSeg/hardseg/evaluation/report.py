@@ -1,4 +1,5 @@
 """Print semantic-segmentation results as a table and save them as JSON."""
+
 import json
 import os
 

@@ -1,4 +1,5 @@
 """SyncBN falls back to plain BatchNorm where it cannot run (one process, or a CPU model)."""
+
 import logging
 
 import torch
@@ -11,7 +12,10 @@ logger = logging.getLogger(__name__)
 
 def _to_batch_norm(module: nn.SyncBatchNorm) -> nn.BatchNorm2d:
     bn = nn.BatchNorm2d(
-        module.num_features, module.eps, module.momentum, module.affine,
+        module.num_features,
+        module.eps,
+        module.momentum,
+        module.affine,
         module.track_running_stats,
     )
     bn.load_state_dict(module.state_dict())
@@ -40,5 +44,7 @@ def sync_bn_fallback(model: nn.Module, device: torch.device) -> nn.Module:
     count = _replace_sync_bn(model)
     if count:
         why = "a single process" if world_size == 1 else f"device {device}"
-        logger.info(f"SyncBN -> BN for {count} layers: SyncBN needs several CUDA processes ({why}).")
+        logger.info(
+            f"SyncBN -> BN for {count} layers: SyncBN needs several CUDA processes ({why})."
+        )
     return model

@@ -1,4 +1,5 @@
 """The poly learning-rate schedule with linear warmup, as an fvcore ParamScheduler (LazyConfig)."""
+
 from fvcore.common.param_scheduler import ParamScheduler
 
 
@@ -8,7 +9,9 @@ class WarmupPolyParamScheduler(ParamScheduler):
     after. With ``warmup_length = WARMUP_ITERS / MAX_ITER`` this equals detectron2 DeepLab's
     ``WarmupPolyLR`` (linear warmup, constant_ending 0) at every iteration."""
 
-    def __init__(self, power: float = 0.9, warmup_length: float = 0.0, warmup_factor: float = 0.001):
+    def __init__(
+        self, power: float = 0.9, warmup_length: float = 0.0, warmup_factor: float = 0.001
+    ):
         if not 0.0 <= warmup_length < 1.0:
             raise ValueError(f"warmup_length={warmup_length} must be in [0, 1).")
         self.power = power

@@ -1,4 +1,5 @@
 """Side-by-side PNG panels: image | ground truth | prediction."""
+
 import os
 
 import numpy as np
@@ -30,8 +31,9 @@ def upscale(array: np.ndarray, factor: int) -> np.ndarray:
     return array.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
-def save_prediction_panels(model, dataset_dicts, mapper, metadata, out_dir, num_images=8,
-                           min_side=384):
+def save_prediction_panels(
+    model, dataset_dicts, mapper, metadata, out_dir, num_images=8, min_side=384
+):
     """Run ``model`` (eval mode) on the first ``num_images`` dataset dicts and write
     ``<out_dir>/<image name>.png`` panels. Images whose longer side is below ``min_side`` are
     upscaled by an integer factor (nearest neighbour) so that the class names stay legible.

@@ -1,4 +1,5 @@
 """Clear errors for datasets that are not on disk."""
+
 import os
 from typing import Iterable
 

@@ -1,6 +1,7 @@
 """Cityscapes fine semantic segmentation: detectron2's builtin registrations
 (``cityscapes_fine_sem_seg_{train,val,test}``, evaluator ``cityscapes_sem_seg``) with a loader that
 explains a missing dataset instead of failing deep inside detectron2."""
+
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.data.datasets.cityscapes import load_cityscapes_semantic
 

@@ -1,4 +1,5 @@
 """Dataset dict -> model input for per-pixel semantic segmentation, with label checking."""
+
 import copy
 import logging
 from typing import List

@@ -10,4 +10,5 @@ reuse it without copying:
 * ``forward(features, targets)``: ``(None, losses)`` in training, ``(logits at input resolution,
   {})`` in inference; attributes ``ignore_value`` and ``common_stride``.
 """
+
 from .deeplabv3plus_head import DeepLabV3PlusPerPixelHead

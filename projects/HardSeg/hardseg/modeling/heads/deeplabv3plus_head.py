@@ -1,4 +1,5 @@
 """DeepLabV3+ head following HardSeg's per-pixel head contract (see ``hardseg.modeling.heads``)."""
+
 from typing import Dict
 
 import torch
@@ -46,7 +47,11 @@ class DeepLabV3PlusPerPixelHead(DeepLabV3PlusHead):
             )
         # LazyConfig passes input_shape as a mapping of {"channels", "stride"} mappings.
         input_shape = {
-            k: v if isinstance(v, ShapeSpec) else ShapeSpec(channels=v["channels"], stride=v["stride"])
+            k: (
+                v
+                if isinstance(v, ShapeSpec)
+                else ShapeSpec(channels=v["channels"], stride=v["stride"])
+            )
             for k, v in input_shape.items()
         }
         super().__init__(

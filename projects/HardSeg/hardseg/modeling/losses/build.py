@@ -1,4 +1,5 @@
 """Registry of the losses a per-pixel head can be trained with (``MODEL.SEM_SEG_HEAD.LOSS_TYPE``)."""
+
 from detectron2.projects.deeplab.loss import DeepLabCE
 from detectron2.utils.registry import Registry
 

@@ -1,4 +1,5 @@
 """Pixel-wise cross-entropy with a per-pixel form (other losses and HL re-weight it)."""
+
 import torch
 from torch import nn
 from torch.nn import functional as F

@@ -1,4 +1,5 @@
 """The per-pixel segmentation meta-architecture."""
+
 from detectron2.config import configurable
 from detectron2.modeling import META_ARCH_REGISTRY, SemanticSegmentor
 
