@@ -80,10 +80,11 @@ def _cpu_worker(
         if i == machine_rank:
             comm._LOCAL_PROCESS_GROUP = group
     comm.synchronize()
-    try:
-        main_func(*args)
-    finally:
-        dist.destroy_process_group()
+    main_func(*args)
+    # Rank 0 may still be evaluating after the others return (evaluators gather, then only the
+    # main process computes): tearing the group down before every rank is done crashes gloo.
+    comm.synchronize()
+    dist.destroy_process_group()
 
 
 def launch_from_args(main_func, args):
