@@ -37,7 +37,7 @@ def setup_cfg(config_file: str = "", opts=(), args=None, freeze: bool = True):
         except KeyError as e:
             raise KeyError(
                 f"{config_file}: {e.args[0]}. Check its spelling; HardSeg's keys are "
-                "listed in hardseg/config.py."
+                "listed in hardseg/config/."
             ) from None
     try:
         cfg.merge_from_list(list(opts))
@@ -46,7 +46,7 @@ def setup_cfg(config_file: str = "", opts=(), args=None, freeze: bool = True):
             raise
         raise KeyError(
             f"command-line override: {e.args[0]}. Check its spelling; HardSeg's keys "
-            "are listed in hardseg/config.py."
+            "are listed in hardseg/config/."
         ) from None
     cfg.MODEL.DEVICE = resolve_device(cfg.MODEL.DEVICE)
     if freeze:

@@ -9,6 +9,9 @@ reuse it without copying:
   one (TypeError otherwise);
 * ``forward(features, targets)``: ``(None, losses)`` in training, ``(logits at input resolution,
   {})`` in inference; attributes ``ignore_value`` and ``common_stride``.
+
+:class:`PerPixelLossMixin` implements the loss half (``upsample``/``losses``/``pixel_loss``) once.
 """
 
+from .per_pixel import PerPixelLossMixin
 from .deeplabv3plus_head import DeepLabV3PlusPerPixelHead

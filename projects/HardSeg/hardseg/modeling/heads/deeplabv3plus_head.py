@@ -2,28 +2,27 @@
 
 from typing import Dict
 
-import torch
-from torch.nn import functional as F
-
 from detectron2.config import configurable
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 from detectron2.projects.deeplab import DeepLabV3PlusHead
 
 from ..losses import build_sem_seg_loss
+from .per_pixel import PerPixelLossMixin
 
 ASPP_POOLING_MODES = ("global", "crop")
 
 
 @SEM_SEG_HEADS_REGISTRY.register()
-class DeepLabV3PlusPerPixelHead(DeepLabV3PlusHead):
+class DeepLabV3PlusPerPixelHead(PerPixelLossMixin, DeepLabV3PlusHead):
     """detectron2's DeepLabV3+ decoder (ASPP on the last feature, then fusion with projected
     low-level features) with two changes:
 
     * ASPP's image pooling is global by default (``aspp_pooling="global"``); ``"crop"`` restores
       detectron2's fixed AvgPool kernel derived from the training crop.
     * the loss comes from ``SEM_SEG_LOSS_REGISTRY`` and, when it has one, its per-pixel form is
-      exposed by :meth:`pixel_loss`, so wrappers (HL) can re-weight it.
+      exposed by :meth:`pixel_loss` (:class:`PerPixelLossMixin`), so wrappers (HL) can re-weight
+      it.
 
     Shapes: ``features[f]`` (N, C_f, H/s_f, W/s_f) for f in ``in_features``; :meth:`layers` returns
     ``sem_seg_logits`` (N, K, H/s, W/s) with s = ``common_stride``; targets are (N, H, W) int64.
@@ -70,22 +69,3 @@ class DeepLabV3PlusPerPixelHead(DeepLabV3PlusHead):
         ret = DeepLabV3PlusHead.from_config.__func__(cls, cfg, input_shape)
         ret["aspp_pooling"] = cfg.MODEL.SEM_SEG_HEAD.ASPP_POOLING
         return ret
-
-    def upsample(self, predictions: torch.Tensor) -> torch.Tensor:
-        """(N, K, H/s, W/s) -> (N, K, H, W), bilinear, as the loss and inference see them."""
-        return F.interpolate(
-            predictions, scale_factor=self.common_stride, mode="bilinear", align_corners=False
-        )
-
-    def pixel_loss(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Per-pixel loss map (N, H, W), 0 at ignored pixels; ``predictions`` from :meth:`layers`."""
-        if not hasattr(self.loss, "pixel_loss"):
-            raise TypeError(
-                f"MODEL.SEM_SEG_HEAD.LOSS_TYPE={self.loss_type!r} has no per-pixel form; use a "
-                "loss that defines pixel_loss (e.g. 'cross_entropy')."
-            )
-        return self.loss.pixel_loss(self.upsample(predictions), targets)
-
-    def losses(self, predictions: torch.Tensor, targets: torch.Tensor) -> Dict[str, torch.Tensor]:
-        loss = self.loss(self.upsample(predictions), targets)
-        return {"loss_sem_seg": loss * self.loss_weight}

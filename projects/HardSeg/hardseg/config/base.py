@@ -1,11 +1,11 @@
-"""HardSeg's config keys. Defaults only: every key has a comment saying what it means."""
+"""Base keys: DeepLab's, plus HardSeg's data, head and visualisation keys."""
 
 from detectron2.config import CfgNode as CN
 from detectron2.projects.deeplab import add_deeplab_config
 
 
-def add_hardseg_config(cfg):
-    """Add HardSeg's keys to a detectron2 config (after DeepLab's, which it builds on)."""
+def add_base_config(cfg):
+    """Add DeepLab's keys (HardSeg builds on them) and HardSeg's base keys."""
     add_deeplab_config(cfg)
 
     # ASPP image-level pooling. "global": average over the whole feature map (works for any

@@ -1,0 +1,12 @@
+"""HardSeg's config keys, one ``add_*_config`` per concept (as DensePose's config does).
+
+Config functions only add keys with their defaults; each key has a comment saying what it means
+and which values it takes. ``add_hardseg_config`` is the one entry point the tools call.
+"""
+
+from .base import add_base_config
+
+
+def add_hardseg_config(cfg):
+    """Add every HardSeg key to a detectron2 config (DeepLab's keys first, which it builds on)."""
+    add_base_config(cfg)
