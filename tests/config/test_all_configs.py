@@ -28,20 +28,27 @@ def test_every_model_config_has_a_twin():
     assert len(models) >= 3
 
 
+def _output_classes(model):
+    """Output channels of a per-pixel model's class predictor (a 1x1 conv named ``predictor`` in
+    its head); None for models without one (their own tests check their class count)."""
+    predictor = getattr(getattr(model, "sem_seg_head", None), "predictor", None)
+    return predictor.out_channels if isinstance(predictor, torch.nn.Conv2d) else None
+
+
 @pytest.mark.parametrize("path", YAMLS)
 def test_yaml_loads_and_builds(path):
     cfg = tiny_cfg(config=path)
     if Path(path).name.startswith("Base-"):
         return  # a Base file holds data/solver/input only
     model = build_model(cfg)
-    assert cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES == model.sem_seg_head.predictor.out_channels
+    assert _output_classes(model) in (None, cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES)
 
 
 @pytest.mark.parametrize("path", LAZIES)
 def test_lazy_loads_and_builds(path):
     cfg = load_lazy_config(str(CONFIG_ROOT / path))
     model = instantiate(cfg.model)
-    assert model.sem_seg_head.predictor.out_channels == cfg.dataloader.train.mapper.num_classes
+    assert _output_classes(model) in (None, cfg.dataloader.train.mapper.num_classes)
     assert {"train", "test", "evaluator"} <= set(cfg.dataloader)
 
 
