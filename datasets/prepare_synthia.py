@@ -1,0 +1,13 @@
+#!/usr/bin/env python
+"""Prepare the synthia labels under $DETECTRON2_DATASETS (see datasets/README.md).
+
+Thin entry point: the work is done by hardseg.data.prepare.synthia; --help lists the options
+(--root, --workers, --overwrite, --check, --strict).
+"""
+
+import sys
+
+from hardseg.data.prepare.synthia import main
+
+if __name__ == "__main__":
+    sys.exit(main())
