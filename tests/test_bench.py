@@ -1,8 +1,11 @@
 """bench/ scripts run and report what they claim (no timing is asserted)."""
 
 import json
+import os
 import subprocess
 import sys
+
+import pytest
 
 from detectron2.modeling import build_model
 
@@ -41,3 +44,120 @@ def test_model_cost_reports_parameters_and_writes_json(tmp_path):
     assert abs(res["params_M"] * 1e6 - n_params) < 1
     assert res["gflops_per_image"] > 0 and res["train_step_s"] > 0 and res["peak_memory_MB"] > 0
     assert "params_M" in proc.stdout and "wrote" in proc.stdout
+
+
+def test_eval_throughput_compares_the_evaluators_and_writes_json(tmp_path):
+    out = tmp_path / "eval.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench/eval_throughput.py"),
+            "--images",
+            "2",
+            "--size",
+            "24",
+            "40",
+            "--repeats",
+            "1",
+            "--json",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads(out.read_text())
+    names = [r["evaluator"] for r in res["rows"]]
+    assert names == ["detectron2 SemSegEvaluator", "HardSeg", "HardSeg + JSON"]
+    assert res["metrics_agree"] and res["ratio"] > 0
+    # every metric key of the two evaluators was compared: 4 summaries + IoU/ACC per class
+    assert all(r["keys_compared"] == 4 + 2 * 19 for r in res["rows"])
+    assert "ratio" in proc.stdout and "wrote" in proc.stdout
+
+
+def test_hl_overhead_measures_both_variants(tmp_path):
+    out = tmp_path / "hl_overhead.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench/hl_overhead.py"),
+            "--family",
+            "instant",
+            "--batch",
+            "2",
+            "--size",
+            "64",
+            "64",
+            "--iters",
+            "1",
+            "--warmup",
+            "0",
+            "--json",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads(out.read_text())["results"]["DeepLabV3+ tiny"]
+    base = build_model(tiny_cfg())
+    n_base = sum(p.numel() for p in base.parameters())
+    assert abs(res["baseline"]["params_M"] * 1e6 - n_base) < 1
+    # the HL branch is a second decode head with one output channel
+    head = sum(p.numel() for p in base.sem_seg_head.parameters())
+    predictor = base.sem_seg_head.predictor
+    one_output = predictor.weight[:1].numel() + 1
+    expected = n_base + head - predictor.weight.numel() - predictor.bias.numel() + one_output
+    assert abs(res["hl"]["params_M"] * 1e6 - expected) < 1
+    for variant in ("baseline", "hl"):
+        assert res[variant]["train_step_s"] > 0 and res[variant]["inference_s_per_image"] > 0
+    assert set(res["hl_over_baseline"]) == {"train_step", "peak_memory", "inference", "params"}
+    assert "HL / baseline" in proc.stdout
+
+
+def test_hl_gain_runs_both_variants_and_writes_json_and_chart(tmp_path):
+    out = tmp_path / "gain"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench/hl_gain.py"),
+            "--model",
+            "instant",
+            "--iters",
+            "2",
+            "--seeds",
+            "0",
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads((out / "hl_gain.json").read_text())
+    assert set(res["runs"]) == {"baseline", "hl"} and res["thin_class_ids"] == [3, 4, 5]
+    for variant in ("baseline", "hl"):
+        s = res["summary"][variant]
+        per_class = s["per_class_mean"]
+        assert len(per_class) == 7
+        assert s["mIoU"] == pytest.approx(sum(per_class.values()) / 7)
+        assert s["thin_mIoU"] == pytest.approx(
+            (per_class["pole"] + per_class["wire"] + per_class["crack"]) / 3
+        )
+        assert s["small_mIoU"] == pytest.approx(per_class["stone"])
+    # the HL run really trained with the HL loss
+    hl_log = (out / "hl_seed0" / "metrics.json").read_text()
+    assert (
+        "loss_hardness" in hl_log
+        and "loss_hardness" not in (out / "baseline_seed0" / "metrics.json").read_text()
+    )
+    assert (out / "hl_gain.png").stat().st_size > 0

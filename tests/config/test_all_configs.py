@@ -95,6 +95,18 @@ def test_yaml_and_lazy_twins_build_the_same_model():
             "lazy/hardshapes/deeplabv3plus_R18_os8_bs8_600it.py",
         ),
         (CITYSCAPES_YAML, CITYSCAPES_LAZY),
+        (
+            "cityscapes/semantic-segmentation/maskformer2_R50_hl_bs16_90k.yaml",
+            "lazy/cityscapes/maskformer2_R50_hl_bs16_90k.py",
+        ),
+        (
+            "ade20k/semantic-segmentation/maskformer2_R50_bs16_160k.yaml",
+            "lazy/ade20k/maskformer2_R50_bs16_160k.py",
+        ),
+        (
+            "quick_schedules/maskformer2_R18_instant_test.yaml",
+            "lazy/quick_schedules/maskformer2_R18_instant_test.py",
+        ),
     ]:
         a = build_model(tiny_cfg(config=yaml_path)).state_dict()
         b = instantiate(load_lazy_config(str(CONFIG_ROOT / lazy_path)).model).state_dict()

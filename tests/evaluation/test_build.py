@@ -6,14 +6,19 @@ import torch
 from PIL import Image
 
 from detectron2.data import DatasetCatalog, MetadataCatalog
-from detectron2.evaluation import CityscapesSemSegEvaluator, SemSegEvaluator
+from detectron2.evaluation import CityscapesSemSegEvaluator
 
-from hardseg.evaluation import build_sem_seg_evaluator, format_sem_seg_table, save_results_json
+from hardseg.evaluation import (
+    HardSegSemSegEvaluator,
+    build_sem_seg_evaluator,
+    format_sem_seg_table,
+    save_results_json,
+)
 from tests.common import write_label_png
 
 
 def test_evaluator_follows_metadata():
-    assert isinstance(build_sem_seg_evaluator("hardshapes_sem_seg_val"), SemSegEvaluator)
+    assert isinstance(build_sem_seg_evaluator("hardshapes_sem_seg_val"), HardSegSemSegEvaluator)
     assert isinstance(
         build_sem_seg_evaluator("cityscapes_fine_sem_seg_val"), CityscapesSemSegEvaluator
     )

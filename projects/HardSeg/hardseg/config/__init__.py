@@ -5,8 +5,20 @@ and which values it takes. ``add_hardseg_config`` is the one entry point the too
 """
 
 from .base import add_base_config
+from .hardness import add_hardness_config
+from .inference import add_inference_config
+from .losses import add_losses_config
+from .maskformer import add_maskformer_config
+from .semisup import add_semisup_config
+from .solver import add_solver_config
 
 
 def add_hardseg_config(cfg):
     """Add every HardSeg key to a detectron2 config (DeepLab's keys first, which it builds on)."""
     add_base_config(cfg)
+    add_hardness_config(cfg)
+    add_losses_config(cfg)
+    add_inference_config(cfg)
+    add_maskformer_config(cfg)
+    add_solver_config(cfg)
+    add_semisup_config(cfg)

@@ -20,13 +20,20 @@ from detectron2.projects.deeplab import build_lr_scheduler
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
-from ..data.mappers import SemanticDatasetMapper
+from ..data.mappers import MaskFormerSemanticDatasetMapper, SemanticDatasetMapper
 from ..evaluation import build_sem_seg_evaluator, format_sem_seg_table, save_results_json
+from ..solver import build_optimizer
+from ..data.semisup_loader import build_semisup_train_loader
+from .ema_hook import TeacherEMAHook, has_teacher
 from .rng import RNGState
 
 __all__ = ["Trainer", "create_ddp_model", "evaluate_and_report"]
 
-MAPPERS = {"semantic": SemanticDatasetMapper}
+# INPUT.DATASET_MAPPER_NAME -> training mapper class (built as cls(cfg, is_train=True)).
+MAPPERS = {
+    "semantic": SemanticDatasetMapper,
+    "mask_former_semantic": MaskFormerSemanticDatasetMapper,
+}
 
 
 def create_ddp_model(model, **kwargs):
@@ -89,6 +96,18 @@ class Trainer(DefaultTrainer):
         super().load_state_dict(state_dict)
         self._trainer.load_state_dict(state_dict["_trainer"])
 
+    def build_hooks(self):
+        ret = super().build_hooks()
+        if has_teacher(self.model):
+            # EMA teacher (U2PL): after the optimizer and LR steps, before checkpoint and eval.
+            ret.insert(2, TeacherEMAHook())
+        return ret
+
+    @classmethod
+    def build_optimizer(cls, cfg, model):
+        # SGD as detectron2 builds it, or AdamW / backbone LR multiplier / full-model clipping.
+        return build_optimizer(cfg, model)
+
     @classmethod
     def build_train_loader(cls, cfg):
         name = cfg.INPUT.DATASET_MAPPER_NAME
@@ -96,7 +115,10 @@ class Trainer(DefaultTrainer):
             raise ValueError(
                 f"INPUT.DATASET_MAPPER_NAME={name!r}; expected one of {sorted(MAPPERS)}."
             )
-        return build_detection_train_loader(cfg, mapper=MAPPERS[name](cfg, is_train=True))
+        mapper = MAPPERS[name](cfg, is_train=True)
+        if cfg.DATASETS.TRAIN_UNLABELED:  # semi-supervised: {"labeled": [...], "unlabeled": [...]}
+            return build_semisup_train_loader(cfg, mapper)
+        return build_detection_train_loader(cfg, mapper=mapper)
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
@@ -108,7 +130,12 @@ class Trainer(DefaultTrainer):
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
         if output_folder is None:
             output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
-        return build_sem_seg_evaluator(dataset_name, output_folder)
+        return build_sem_seg_evaluator(
+            dataset_name,
+            output_folder,
+            miou_convention=cfg.TEST.MIOU_CONVENTION,
+            difficulty_bins=cfg.TEST.DIFFICULTY_BINS,
+        )
 
     @classmethod
     def build_lr_scheduler(cls, cfg, optimizer):

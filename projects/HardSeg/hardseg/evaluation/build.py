@@ -1,21 +1,37 @@
 """Evaluator for a dataset, chosen from its metadata's ``evaluator_type``."""
 
 from detectron2.data import MetadataCatalog
-from detectron2.evaluation import CityscapesSemSegEvaluator, SemSegEvaluator
+from detectron2.evaluation import CityscapesSemSegEvaluator
+
+from .sem_seg_evaluator import HardSegSemSegEvaluator
 
 EVALUATORS = {
-    "sem_seg": lambda name, out: SemSegEvaluator(name, distributed=True, output_dir=out),
-    "cityscapes_sem_seg": lambda name, out: CityscapesSemSegEvaluator(name),
+    "sem_seg": lambda name, out, conv: HardSegSemSegEvaluator(
+        name, distributed=True, output_dir=out, miou_convention=conv
+    ),
+    "cityscapes_sem_seg": lambda name, out, conv: CityscapesSemSegEvaluator(name),
 }
 
 
-def build_sem_seg_evaluator(dataset_name: str, output_dir=None):
-    """``sem_seg`` -> detectron2's SemSegEvaluator (mIoU, fwIoU, mACC, pACC, per-class IoU/ACC);
-    ``cityscapes_sem_seg`` -> CityscapesSemSegEvaluator (cityscapesscripts: IoU, iIoU)."""
+def build_sem_seg_evaluator(
+    dataset_name: str, output_dir=None, miou_convention="cityscapes", difficulty_bins=()
+):
+    """``sem_seg`` -> :class:`HardSegSemSegEvaluator` (mIoU, fwIoU, mACC, pACC, per-class IoU/ACC,
+    detectron2's keys; ``miou_convention`` = ``TEST.MIOU_CONVENTION``, metadata ``eval_classes``);
+    ``cityscapes_sem_seg`` -> detectron2's CityscapesSemSegEvaluator (cityscapesscripts: IoU,
+    iIoU)."""
     evaluator_type = MetadataCatalog.get(dataset_name).get("evaluator_type", None)
     if evaluator_type not in EVALUATORS:
         raise ValueError(
             f"dataset {dataset_name!r} has evaluator_type={evaluator_type!r} in its metadata; "
             f"HardSeg evaluates {sorted(EVALUATORS)}. Register the dataset with one of them."
         )
-    return EVALUATORS[evaluator_type](dataset_name, output_dir)
+    evaluator = EVALUATORS[evaluator_type](dataset_name, output_dir, miou_convention)
+    if difficulty_bins:  # TEST.DIFFICULTY_BINS: also IoU/accuracy by distance to GT boundaries
+        from detectron2.evaluation import DatasetEvaluators
+
+        from .difficulty import DifficultyEvaluator
+
+        extra = DifficultyEvaluator(dataset_name, difficulty_bins, output_dir)
+        return DatasetEvaluators([evaluator, extra])
+    return evaluator

@@ -1,3 +1,4 @@
+from .mask_former_semantic_mapper import MaskFormerSemanticDatasetMapper, semantic_mask_targets
 from .semantic_mapper import (
     SemanticDatasetMapper,
     build_sem_seg_train_aug,

@@ -13,6 +13,14 @@ from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
 from detectron2.utils.file_io import PathManager
 
+from ...modeling.losses import (
+    DISTANCE_MAP_KEYS,
+    dist_penalty_map,
+    distance_maps_for_losses,
+    loss_spec_from_config,
+    signed_distance_maps,
+)
+
 __all__ = ["SemanticDatasetMapper", "build_sem_seg_train_aug", "read_label_map", "check_label_map"]
 
 logger = logging.getLogger(__name__)
@@ -77,7 +85,16 @@ class SemanticDatasetMapper:
     """Maps one dataset dict ``{"file_name", "sem_seg_file_name", "height", "width", ...}`` to
     ``{"image": (3, H, W) uint8 tensor in image_format, "sem_seg": (H, W) int64 tensor, ...}``
     after the augmentations. In training, label values are checked (see :func:`check_label_map`);
-    in inference the label is not loaded (evaluators read it from ``sem_seg_file_name``)."""
+    in inference the label is not loaded (evaluators read it from ``sem_seg_file_name``).
+
+    Distance maps (training only, computed from the *augmented* label, once per sample, with
+    SciPy's exact EDT), when ``distance_maps`` names them (from the configured losses):
+
+    * ``"dist_penalty"``: (H, W) float16 DPCE penalty in [0, 1]
+      (:func:`hardseg.modeling.losses.dist_penalty_map`);
+    * ``"signed_dist"``: (K, H, W) float16 signed distance to each class region
+      (:func:`hardseg.modeling.losses.signed_distance_maps`; K x H x W x 2 bytes per sample).
+    """
 
     @configurable
     def __init__(
@@ -88,7 +105,12 @@ class SemanticDatasetMapper:
         image_format: str,
         num_classes: int,
         ignore_value: int = 255,
+        distance_maps=(),
     ):
+        unknown = [k for k in distance_maps if k not in DISTANCE_MAP_KEYS]
+        if unknown:
+            raise ValueError(f"unknown distance maps {unknown}; expected {DISTANCE_MAP_KEYS}.")
+        self.distance_maps = tuple(distance_maps)
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)
         self.image_format = image_format
@@ -96,6 +118,8 @@ class SemanticDatasetMapper:
         self.ignore_value = ignore_value
         mode = "training" if is_train else "inference"
         logger.info(f"[SemanticDatasetMapper] augmentations used in {mode}: {augmentations}")
+        if self.distance_maps:
+            logger.info(f"[SemanticDatasetMapper] distance maps for the losses: {distance_maps}")
 
     @classmethod
     def from_config(cls, cfg, is_train: bool = True):
@@ -109,6 +133,10 @@ class SemanticDatasetMapper:
             "image_format": cfg.INPUT.FORMAT,
             "num_classes": cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
             "ignore_value": cfg.MODEL.SEM_SEG_HEAD.IGNORE_VALUE,
+            # only the maps the configured losses need (none for CE)
+            "distance_maps": (
+                distance_maps_for_losses(loss_spec_from_config(cfg)) if is_train else ()
+            ),
         }
 
     def __call__(self, dataset_dict):
@@ -131,4 +159,16 @@ class SemanticDatasetMapper:
         dataset_dict["image"] = torch.as_tensor(np.ascontiguousarray(image.transpose(2, 0, 1)))
         if sem_seg is not None:
             dataset_dict["sem_seg"] = torch.as_tensor(aug_input.sem_seg.astype("long"))
+            dataset_dict.update(self.compute_distance_maps(aug_input.sem_seg))
         return dataset_dict
+
+    def compute_distance_maps(self, sem_seg: np.ndarray) -> dict:
+        """The configured distance maps of an (augmented) label map, as float16 tensors."""
+        out = {}
+        if "dist_penalty" in self.distance_maps:
+            d = dist_penalty_map(sem_seg, self.ignore_value)
+            out["dist_penalty"] = torch.from_numpy(d.astype(np.float16))
+        if "signed_dist" in self.distance_maps:
+            phi = signed_distance_maps(sem_seg, self.num_classes)
+            out["signed_dist"] = torch.from_numpy(phi.astype(np.float16))
+        return out

@@ -2,6 +2,7 @@
 
 from .resnet_dilated import (  # noqa: F401
     DilatedBasicBlock,
+    DilatedResNet,
     build_resnet_dilated_backbone,
     make_resnet_dilated,
 )

@@ -25,7 +25,12 @@ from detectron2.modeling import BACKBONE_REGISTRY
 from detectron2.modeling.backbone.resnet import BasicBlock, BasicStem, BottleneckBlock, ResNet
 from detectron2.projects.deeplab.resnet import DeepLabStem
 
-__all__ = ["DilatedBasicBlock", "build_resnet_dilated_backbone", "make_resnet_dilated"]
+__all__ = [
+    "DilatedBasicBlock",
+    "DilatedResNet",
+    "build_resnet_dilated_backbone",
+    "make_resnet_dilated",
+]
 
 # Number of residual blocks in res2..res5 for every supported depth.
 _BLOCKS_PER_STAGE = {
@@ -109,6 +114,25 @@ class DilatedBasicBlock(CNNBlockBase):
         return out
 
 
+class DilatedResNet(ResNet):
+    """detectron2's :class:`ResNet` with a settable ``size_divisibility`` (0: none, the ResNet
+    default): the meta-architecture pads images and labels (with the ignore value) to a multiple
+    of it, e.g. 4 so that a 769x769 crop becomes 772x772 and stride-4 logits times 4 match the
+    labels. Same parameters and checkpoint keys as ``ResNet``."""
+
+    def __init__(self, stem, stages, out_features=None, size_divisibility: int = 0):
+        super().__init__(stem, stages, out_features=out_features)
+        if size_divisibility < 0:
+            raise ValueError(
+                f"MODEL.RESNETS.SIZE_DIVISIBILITY must be >= 0, got {size_divisibility}."
+            )
+        self._size_divisibility = int(size_divisibility)
+
+    @property
+    def size_divisibility(self) -> int:
+        return self._size_divisibility
+
+
 def _check_dilations(res4_dilation, res5_dilation):
     if res4_dilation not in (1, 2):
         raise ValueError(f"MODEL.RESNETS.RES4_DILATION must be 1 or 2, got {res4_dilation!r}.")
@@ -145,7 +169,8 @@ def build_resnet_dilated_backbone(cfg, input_shape):
 
     Config keys read: ``MODEL.RESNETS.{DEPTH, NORM, STEM_TYPE, STEM_OUT_CHANNELS,
     RES2_OUT_CHANNELS, NUM_GROUPS, WIDTH_PER_GROUP, STRIDE_IN_1X1, RES4_DILATION,
-    RES5_DILATION, RES5_MULTI_GRID, OUT_FEATURES}`` and ``MODEL.BACKBONE.FREEZE_AT``
+    RES5_DILATION, RES5_MULTI_GRID, CONTRACT_DILATION, SIZE_DIVISIBILITY, OUT_FEATURES}`` and
+    ``MODEL.BACKBONE.FREEZE_AT``
     (``RES4_DILATION``, ``RES5_MULTI_GRID`` and ``STEM_TYPE`` come from
     :func:`detectron2.projects.deeplab.add_deeplab_config`).
 
@@ -184,7 +209,7 @@ def build_resnet_dilated_backbone(cfg, input_shape):
             ``len(cfg.MODEL.PIXEL_MEAN)`` channels.
 
     Returns:
-        ResNet: a detectron2 :class:`~detectron2.modeling.backbone.resnet.ResNet`.
+        DilatedResNet: a detectron2 :class:`~detectron2.modeling.backbone.resnet.ResNet`.
 
     Raises:
         ValueError: on an unsupported depth, stem type, dilation combination, multi-grid
@@ -204,6 +229,8 @@ def build_resnet_dilated_backbone(cfg, input_shape):
         res4_dilation=r.RES4_DILATION,
         res5_dilation=r.RES5_DILATION,
         res5_multi_grid=list(r.RES5_MULTI_GRID),
+        contract_dilation=r.get("CONTRACT_DILATION", False),
+        size_divisibility=r.get("SIZE_DIVISIBILITY", 0),
         out_features=list(r.OUT_FEATURES),
         freeze_at=cfg.MODEL.BACKBONE.FREEZE_AT,
         in_channels=in_channels,
@@ -223,13 +250,22 @@ def make_resnet_dilated(
     res4_dilation: int = 1,
     res5_dilation: int = 1,
     res5_multi_grid=(1, 1, 1),
+    contract_dilation: bool = False,
+    size_divisibility: int = 0,
     out_features=("res5",),
     freeze_at: int = 0,
     in_channels: int = 3,
 ) -> ResNet:
     """The same backbone as :func:`build_resnet_dilated_backbone` from explicit arguments (one per
     ``MODEL.RESNETS`` key, lower-cased, plus ``freeze_at`` and ``in_channels``), so LazyConfig
-    files can build it with ``LazyCall``. See the builder's docstring for shapes and errors."""
+    files can build it with ``LazyCall``. See the builder's docstring for shapes and errors.
+
+    ``contract_dilation`` (``MODEL.RESNETS.CONTRACT_DILATION``): the first block of a dilated stage
+    uses half the stage's dilation, as mmseg's ResNetV1c (``contract_dilation=True``); it cannot be
+    combined with a non-trivial res5 multi-grid. mmseg's V1c is ``stem_type="deeplab"``,
+    ``stem_out_channels=64`` (deep stem 32-32-64), ``stride_in_1x1=False`` (stride on the 3x3 conv)
+    and ``contract_dilation=True``. ``size_divisibility`` (``MODEL.RESNETS.SIZE_DIVISIBILITY``):
+    see :class:`DilatedResNet`."""
     out_features = list(out_features)
     res5_multi_grid = list(res5_multi_grid)
     if depth not in _BLOCKS_PER_STAGE:
@@ -269,6 +305,12 @@ def make_resnet_dilated(
     max_stage_idx = max(_STAGE_INDEX[f] for f in out_features)
     if max_stage_idx == 5:
         multi_grid = _check_multi_grid(res5_multi_grid, blocks_per_stage[3], depth)
+        if contract_dilation and any(m != 1 for m in multi_grid):
+            raise ValueError(
+                f"MODEL.RESNETS.CONTRACT_DILATION = True cannot be combined with "
+                f"RES5_MULTI_GRID = {multi_grid}; use all ones (mmseg ignores contraction with "
+                "multi-grid)."
+            )
 
     stage_dilation = {2: 1, 3: 1, 4: res4_dilation, 5: res5_dilation}
     stage_in = stem_out_channels
@@ -282,6 +324,8 @@ def make_resnet_dilated(
             dilation_per_block = [dilation * m for m in multi_grid]
         else:
             dilation_per_block = [dilation] * num_blocks
+        if contract_dilation and dilation > 1:
+            dilation_per_block[0] = dilation // 2
         stage_out = res2_out_channels * 2**i
         kwargs = {
             "num_blocks": num_blocks,
@@ -305,4 +349,6 @@ def make_resnet_dilated(
         stages.append(ResNet.make_stage(**kwargs))
         stage_in = stage_out
 
-    return ResNet(stem, stages, out_features=out_features).freeze(freeze_at)
+    return DilatedResNet(
+        stem, stages, out_features=out_features, size_divisibility=size_divisibility
+    ).freeze(freeze_at)

@@ -15,3 +15,6 @@ reuse it without copying:
 
 from .per_pixel import PerPixelLossMixin
 from .deeplabv3plus_head import DeepLabV3PlusPerPixelHead
+from .pspnet_head import PSPNetHead
+from .fcn_head import FCNHead, build_aux_head
+from .hardness_head import HardnessHead

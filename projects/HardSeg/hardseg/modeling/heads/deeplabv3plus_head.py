@@ -7,7 +7,7 @@ from detectron2.layers import ShapeSpec
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 from detectron2.projects.deeplab import DeepLabV3PlusHead
 
-from ..losses import build_sem_seg_loss
+from ..losses import build_sem_seg_loss, loss_spec_from_config
 from .per_pixel import PerPixelLossMixin
 
 ASPP_POOLING_MODES = ("global", "crop")
@@ -20,7 +20,8 @@ class DeepLabV3PlusPerPixelHead(PerPixelLossMixin, DeepLabV3PlusHead):
 
     * ASPP's image pooling is global by default (``aspp_pooling="global"``); ``"crop"`` restores
       detectron2's fixed AvgPool kernel derived from the training crop.
-    * the loss comes from ``SEM_SEG_LOSS_REGISTRY`` and, when it has one, its per-pixel form is
+    * the loss comes from ``SEM_SEG_LOSS_REGISTRY`` (``loss_type``: a registered name, or a
+      weighted sum from :func:`loss_spec_from_config`) and, when it has one, its per-pixel form is
       exposed by :meth:`pixel_loss` (:class:`PerPixelLossMixin`), so wrappers (HL) can re-weight
       it.
 
@@ -35,7 +36,7 @@ class DeepLabV3PlusPerPixelHead(PerPixelLossMixin, DeepLabV3PlusHead):
         *,
         aspp_pooling: str = "global",
         train_size=None,
-        loss_type: str = "cross_entropy",
+        loss_type="cross_entropy",
         ignore_value: int = 255,
         **kwargs,
     ):
@@ -68,4 +69,6 @@ class DeepLabV3PlusPerPixelHead(PerPixelLossMixin, DeepLabV3PlusHead):
     def from_config(cls, cfg, input_shape):
         ret = DeepLabV3PlusHead.from_config.__func__(cls, cfg, input_shape)
         ret["aspp_pooling"] = cfg.MODEL.SEM_SEG_HEAD.ASPP_POOLING
+        # LOSS_TYPE or the weighted sum LOSSES/LOSS_WEIGHTS, with MODEL.SEM_SEG_LOSS options.
+        ret["loss_type"] = loss_spec_from_config(cfg)
         return ret

@@ -1,3 +1,35 @@
-from .build import SEM_SEG_LOSS_REGISTRY, build_sem_seg_loss
-from .cross_entropy import PixelCrossEntropy
+from .build import (
+    SEM_SEG_LOSS_REGISTRY,
+    WeightedSumLoss,
+    build_sem_seg_loss,
+    distance_maps_for_losses,
+    loss_required_inputs,
+    loss_spec_from_config,
+    registered_losses,
+)
+from .cross_entropy import (
+    DistancePenalizedCrossEntropy,
+    OhemCrossEntropy,
+    PixelCrossEntropy,
+    SoftmaxFocalLoss,
+)
+from .distance import (
+    DISTANCE_MAP_KEYS,
+    BoundaryLoss,
+    GDLBoundaryLoss,
+    HausdorffDTLoss,
+    dist_penalty_map,
+    signed_distance_maps,
+)
 from .hardness import hardness_losses, hardness_weights
+from .lovasz import LovaszSoftmaxLoss
+from .region import (
+    CEDiceLoss,
+    ComboLoss,
+    DiceLoss,
+    ExpLogLoss,
+    FocalTverskyLoss,
+    GeneralizedDiceLoss,
+    SoftIoULoss,
+    TverskyLoss,
+)

@@ -1,0 +1,61 @@
+# Twin of configs/cityscapes/semantic-segmentation/deeplabv3plus_R101c_os8_769_bs8_40k.yaml.
+from detectron2.config import LazyCall as L
+
+from hardseg.modeling import FCNHead
+from hardseg.modeling.inference import InferenceConfig
+
+from ..common.data.cityscapes_769 import dataloader
+from ..common.models.deeplabv3plus import model
+from ..common.optim import SGD as optimizer
+from ..common.schedule import poly_lr_multiplier as lr_multiplier
+from ..common.train import train
+
+model.backbone.update(
+    stem_out_channels=64,
+    res4_dilation=2,
+    res5_dilation=4,
+    res5_multi_grid=[1, 1, 1],
+    contract_dilation=True,
+    size_divisibility=4,
+    out_features=["res2", "res4", "res5"],
+)
+shapes = {
+    "res2": dict(channels=256, stride=4),
+    "res4": dict(channels=1024, stride=8),
+    "res5": dict(channels=2048, stride=8),
+}
+model.sem_seg_head.update(
+    input_shape={k: shapes[k] for k in ("res2", "res5")},
+    project_channels=[48],
+    aspp_dilations=[12, 24, 36],
+    aspp_pooling="global",
+    train_size=None,
+    use_depthwise_separable_conv=True,
+    decoder_channels=[512, 512],
+    loss_type="cross_entropy",
+)
+model.aux_head = L(FCNHead)(
+    input_shape={"res4": shapes["res4"]},
+    num_classes=19,
+    in_feature="res4",
+    channels=256,
+    num_convs=1,
+    concat_input=False,
+    dropout=0.1,
+    norm="SyncBN",
+    loss_type="cross_entropy",
+    loss_weight=0.4,
+    ignore_value=255,
+)
+model.inference = L(InferenceConfig)(mode="slide", crop_size=(769, 769), stride=(513, 513))
+optimizer.lr = 0.01
+optimizer.weight_decay = 5e-4
+optimizer.params.weight_decay_norm = 5e-4
+train.update(
+    max_iter=40000,
+    eval_period=4000,
+    seed=0,
+    output_dir="./output/cityscapes/deeplabv3plus_R101c_os8_769_bs8_40k",
+)
+train.checkpointer.period = 4000
+lr_multiplier.warmup_length = 0.0

@@ -1,0 +1,18 @@
+# Twin of configs/cityscapes/semantic-segmentation/pspnet_R101c_os8_769_bs8_40k.yaml.
+from ..common.data.cityscapes_769 import dataloader
+from ..common.models.pspnet import model
+from ..common.optim import SGD as optimizer
+from ..common.schedule import poly_lr_multiplier as lr_multiplier
+from ..common.train import train
+
+optimizer.lr = 0.01
+optimizer.weight_decay = 5e-4
+optimizer.params.weight_decay_norm = 5e-4
+train.update(
+    max_iter=40000,
+    eval_period=4000,
+    seed=0,
+    output_dir="./output/cityscapes/pspnet_R101c_os8_769_bs8_40k",
+)
+train.checkpointer.period = 4000
+lr_multiplier.warmup_length = 0.0

@@ -1,0 +1,65 @@
+"""Dataset dict -> model input for mask-classification semantic segmentation (MaskFormer style):
+the per-pixel mapper's output plus size-divisibility padding and one binary mask per class."""
+
+from torch.nn import functional as F
+
+from detectron2.config import configurable
+from detectron2.structures import Instances
+
+from ...modeling.mask_former.targets import semantic_mask_targets
+from .semantic_mapper import SemanticDatasetMapper
+
+__all__ = ["MaskFormerSemanticDatasetMapper", "semantic_mask_targets"]
+
+
+class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
+    """:class:`SemanticDatasetMapper` (augmentations, label checks), then in training:
+
+    * pad the image (value ``image_pad_value``, 128 as Mask2Former's mapper) and the label
+      (``ignore_value``) on the right and bottom to a multiple of ``size_divisibility``
+      (``INPUT.SIZE_DIVISIBILITY``; <= 0 means no padding);
+    * add ``"instances"``: :class:`Instances` of the padded size with ``gt_classes`` (K',) int64
+      and ``gt_masks`` (K', H, W) bool from :func:`semantic_mask_targets`.
+
+    Output: ``{"image": (3, H, W) uint8, "sem_seg": (H, W) int64, "instances": Instances, ...}``
+    (H, W padded). In inference it behaves as :class:`SemanticDatasetMapper` (no label).
+    Selected with ``INPUT.DATASET_MAPPER_NAME = "mask_former_semantic"``.
+    """
+
+    @configurable
+    def __init__(
+        self,
+        is_train: bool = True,
+        *,
+        size_divisibility: int = -1,
+        image_pad_value: int = 128,
+        **kwargs
+    ):
+        super().__init__(is_train, **kwargs)
+        self.size_divisibility = size_divisibility
+        self.image_pad_value = image_pad_value
+
+    @classmethod
+    def from_config(cls, cfg, is_train: bool = True):
+        ret = SemanticDatasetMapper.from_config.__func__(cls, cfg, is_train)
+        ret["size_divisibility"] = cfg.INPUT.SIZE_DIVISIBILITY
+        return ret
+
+    def __call__(self, dataset_dict):
+        dataset_dict = super().__call__(dataset_dict)
+        if "sem_seg" not in dataset_dict:
+            return dataset_dict
+        image, sem_seg = dataset_dict["image"], dataset_dict["sem_seg"]
+        if self.size_divisibility > 0:
+            h, w = image.shape[-2:]
+            pad_h = (-h) % self.size_divisibility
+            pad_w = (-w) % self.size_divisibility
+            if pad_h or pad_w:
+                image = F.pad(image, (0, pad_w, 0, pad_h), value=self.image_pad_value)
+                sem_seg = F.pad(sem_seg, (0, pad_w, 0, pad_h), value=self.ignore_value)
+        classes, masks = semantic_mask_targets(sem_seg, self.ignore_value)
+        instances = Instances(tuple(image.shape[-2:]))
+        instances.gt_classes = classes
+        instances.gt_masks = masks
+        dataset_dict.update(image=image, sem_seg=sem_seg, instances=instances)
+        return dataset_dict

@@ -1,0 +1,165 @@
+"""FCN head (mmseg's ``FCNHead``): the PSPNet family's auxiliary head on res4, or a decode head."""
+
+from typing import Dict, Optional
+
+import fvcore.nn.weight_init as weight_init
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from detectron2.config import configurable
+from detectron2.layers import Conv2d, ShapeSpec, get_norm
+from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
+
+from ..losses import build_sem_seg_loss, loss_spec_from_config
+from ._common import as_shape_specs, init_predictor
+from .per_pixel import PerPixelLossMixin
+
+
+@SEM_SEG_HEADS_REGISTRY.register()
+class FCNHead(PerPixelLossMixin, nn.Module):
+    """``num_convs`` 3x3 convs (``channels``, norm, ReLU) on one feature (N, C, h, w); with
+    ``concat_input``, a 3x3 conv on [input, their output]; Dropout2d; 1x1 ``predictor`` ->
+    ``sem_seg_logits`` (N, K, h, w). As the PSPNet auxiliary head: res4, 1 conv of 256 channels,
+    no concatenation, loss weight 0.4 (see ``MODEL.AUX_HEAD``). Per-pixel head contract as
+    :class:`~hardseg.modeling.heads.PSPNetHead`."""
+
+    @configurable
+    def __init__(
+        self,
+        input_shape: Dict[str, ShapeSpec],
+        *,
+        num_classes: int,
+        in_feature: str = "res4",
+        channels: int = 256,
+        num_convs: int = 1,
+        concat_input: bool = False,
+        dropout: float = 0.1,
+        norm: str = "BN",
+        align_corners: bool = False,
+        loss_type="cross_entropy",
+        loss_weight: float = 1.0,
+        ignore_value: int = 255,
+        predictor_init_std: float = 0.01,
+    ):
+        """Arguments as :class:`PSPNetHead`'s, plus ``num_convs`` (>= 0) and ``concat_input``."""
+        super().__init__()
+        input_shape = as_shape_specs(input_shape)
+        if in_feature not in input_shape:
+            raise ValueError(
+                f"FCNHead reads {in_feature!r} but the backbone gives {sorted(input_shape)}; "
+                "add it to MODEL.RESNETS.OUT_FEATURES."
+            )
+        if num_convs < 0 or (num_convs == 0 and concat_input):
+            raise ValueError(
+                f"FCNHead: num_convs = {num_convs} with concat_input = {concat_input}; need "
+                "num_convs >= 0, and >= 1 when concatenating the input."
+            )
+        in_channels = input_shape[in_feature].channels
+        self.in_feature = in_feature
+        self.align_corners = align_corners
+        self.common_stride = input_shape[in_feature].stride
+        self.ignore_value = ignore_value
+        self.loss_weight = loss_weight
+        self.loss_type = loss_type
+        self.loss = build_sem_seg_loss(loss_type, ignore_value)
+
+        use_bias = norm == ""
+
+        def conv3x3(cin):
+            return Conv2d(
+                cin,
+                channels,
+                kernel_size=3,
+                padding=1,
+                bias=use_bias,
+                norm=get_norm(norm, channels),
+                activation=F.relu,
+            )
+
+        self.convs = nn.ModuleList(
+            conv3x3(in_channels if i == 0 else channels) for i in range(num_convs)
+        )
+        self.conv_cat = conv3x3(in_channels + channels) if concat_input else None
+        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
+        self.predictor = nn.Conv2d(channels if num_convs else in_channels, num_classes, 1)
+        for conv in [*self.convs, self.conv_cat]:
+            if conv is not None:
+                weight_init.c2_msra_fill(conv)
+        init_predictor(self.predictor, predictor_init_std)
+
+    @classmethod
+    def from_config(cls, cfg, input_shape):
+        h = cfg.MODEL.SEM_SEG_HEAD
+        if len(h.IN_FEATURES) != 1:
+            raise ValueError(
+                f"FCNHead reads one feature; MODEL.SEM_SEG_HEAD.IN_FEATURES = {h.IN_FEATURES}."
+            )
+        return {
+            "input_shape": input_shape,
+            "num_classes": h.NUM_CLASSES,
+            "in_feature": h.IN_FEATURES[0],
+            "channels": h.CHANNELS,
+            "num_convs": h.NUM_CONVS,
+            "concat_input": h.CONCAT_INPUT,
+            "dropout": h.DROPOUT,
+            "norm": h.NORM,
+            "align_corners": h.ALIGN_CORNERS,
+            "loss_type": loss_spec_from_config(cfg),
+            "loss_weight": h.LOSS_WEIGHT,
+            "ignore_value": h.IGNORE_VALUE,
+            "predictor_init_std": cfg.MODEL.HARDNESS.PREDICTOR_INIT_STD,
+        }
+
+    def upsample(self, predictions: torch.Tensor) -> torch.Tensor:
+        """(N, K, h, w) -> (N, K, h * s, w * s), s = ``common_stride``, bilinear with the head's
+        ``align_corners`` (loss and inference)."""
+        if self.common_stride == 1:
+            return predictions
+        return F.interpolate(
+            predictions,
+            scale_factor=self.common_stride,
+            mode="bilinear",
+            align_corners=self.align_corners,
+        )
+
+    def layers(self, features: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """features[in_feature] (N, C, h, w) -> sem_seg_logits (N, K, h, w)."""
+        x = features[self.in_feature]
+        y = x
+        for conv in self.convs:
+            y = conv(y)
+        if self.conv_cat is not None:
+            y = self.conv_cat(torch.cat([x, y], dim=1))
+        return self.predictor(self.dropout(y))
+
+    def forward(self, features: Dict[str, torch.Tensor], targets: Optional[torch.Tensor] = None):
+        """Training: ``(None, {"loss_sem_seg"})``; inference: ``(logits (N, K, h*s, w*s), {})``."""
+        y = self.layers(features)
+        if self.training:
+            return None, self.losses(y, targets)
+        return self.upsample(y), {}
+
+
+def build_aux_head(cfg, input_shape: Dict[str, ShapeSpec]) -> Optional[nn.Module]:
+    """The auxiliary head of ``MODEL.AUX_HEAD`` (None when ``NAME`` is ""): the registered head
+    built from a copy of the config whose ``MODEL.SEM_SEG_HEAD`` keys are replaced by the
+    ``MODEL.AUX_HEAD`` ones (IN_FEATURES, CHANNELS, NUM_CONVS, CONCAT_INPUT, DROPOUT, LOSS_WEIGHT,
+    LOSS_TYPE); class count, norm, ignore value and align_corners are the decode head's."""
+    aux = cfg.MODEL.AUX_HEAD
+    if not aux.NAME:
+        return None
+    cfg = cfg.clone()
+    cfg.defrost()
+    h = cfg.MODEL.SEM_SEG_HEAD
+    h.IN_FEATURES = list(aux.IN_FEATURES)
+    h.CHANNELS = aux.CHANNELS
+    h.NUM_CONVS = aux.NUM_CONVS
+    h.CONCAT_INPUT = aux.CONCAT_INPUT
+    h.DROPOUT = aux.DROPOUT
+    h.LOSS_WEIGHT = aux.LOSS_WEIGHT
+    h.LOSS_TYPE = aux.LOSS_TYPE
+    if "LOSSES" in h:  # the decode head's weighted sum of losses is not the aux head's
+        h.LOSSES = []
+        h.LOSS_WEIGHTS = []
+    return SEM_SEG_HEADS_REGISTRY.get(aux.NAME)(cfg, input_shape)

@@ -1,0 +1,201 @@
+"""The mask-classification meta-architecture (Mask2Former for semantic segmentation), with
+optional HL on the mask losses.
+
+Dimension legend: N images; Q queries; K classes; (H, W) padded input size; (h, w) each input's
+output size (``height``/``width``).
+"""
+
+from typing import Dict, List, Optional
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from detectron2.config import configurable
+from detectron2.modeling import (
+    META_ARCH_REGISTRY,
+    build_backbone,
+    build_sem_seg_head,
+)
+from detectron2.modeling.postprocessing import sem_seg_postprocess
+from detectron2.structures import ImageList
+
+from ..mask_former import (
+    HungarianMatcher,
+    MaskClassificationCriterion,
+    MaskHardnessBranch,
+    semantic_inference,
+    semantic_mask_targets,
+)
+from ..sync_bn import sync_bn_fallback
+
+__all__ = ["HardMaskFormer"]
+
+
+def _hardness_keys(cfg):
+    """(enabled, eps, loss_weight, init_std) from MODEL.HARDNESS, with the HL defaults when the
+    subtree is absent (hardseg/config/hardness.py not wired into add_hardseg_config)."""
+    node = cfg.MODEL.get("HARDNESS", None)
+    if node is None:
+        return False, 0.1, 0.01, 0.01
+    return (
+        bool(node.get("ENABLED", False)),
+        float(node.get("EPS", 0.1)),
+        float(node.get("LOSS_WEIGHT", 0.01)),
+        float(node.get("PREDICTOR_INIT_STD", 0.01)),
+    )
+
+
+@META_ARCH_REGISTRY.register()
+class HardMaskFormer(nn.Module):
+    """Normalise and pad (to ``size_divisibility``), backbone -> :class:`MaskFormerHead` (pixel
+    decoder + transformer decoder); in training the loss is ``criterion`` (Hungarian matching,
+    class CE, point BCE + Dice, deep supervision), in inference :func:`semantic_inference`.
+
+    Inputs: dicts with ``image`` (3, H_i, W_i) in ``INPUT.FORMAT``; in training also
+    ``instances`` (``gt_classes`` (T,), ``gt_masks`` (T, H_i, W_i), from
+    :class:`MaskFormerSemanticDatasetMapper`) or, failing that, ``sem_seg`` (H_i, W_i) int64,
+    turned into per-class masks here. Optional ``height``/``width``: output size.
+
+    Outputs: training, a dict of losses (``loss_ce``, ``loss_mask``, ``loss_dice``, their
+    ``_i`` deep-supervision copies, and ``loss_hardness`` with HL); inference,
+    ``[{"sem_seg": (K, h, w) scores}]`` -- scores from :func:`semantic_inference`, not logits.
+
+    HL (``hardness_branch`` not None, ``MODEL.HARDNESS.ENABLED``): the branch reads the detached
+    ``mask_features`` and its logits weight the point mask losses; see
+    :mod:`hardseg.modeling.mask_former.hardness_branch`. It is not run in inference.
+    """
+
+    @configurable
+    def __init__(
+        self,
+        *,
+        backbone: nn.Module,
+        sem_seg_head: nn.Module,
+        criterion: MaskClassificationCriterion,
+        pixel_mean,
+        pixel_std,
+        size_divisibility: int = 32,
+        hardness_branch: Optional[nn.Module] = None,
+        sem_seg_postprocess_before_inference: bool = False,
+        device: str = "cpu",
+    ):
+        super().__init__()
+        self.backbone = backbone
+        self.sem_seg_head = sem_seg_head
+        self.criterion = criterion
+        self.hardness_branch = hardness_branch
+        if size_divisibility < 0:
+            size_divisibility = backbone.size_divisibility
+        self.size_divisibility = size_divisibility
+        self.sem_seg_postprocess_before_inference = sem_seg_postprocess_before_inference
+        self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1), False)
+        self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1), False)
+        sync_bn_fallback(self, device)
+
+    @classmethod
+    def from_config(cls, cfg):
+        backbone = build_backbone(cfg)
+        sem_seg_head = build_sem_seg_head(cfg, backbone.output_shape())
+        mf = cfg.MODEL.MASK_FORMER
+        matcher = HungarianMatcher(
+            cost_class=mf.CLASS_WEIGHT,
+            cost_mask=mf.MASK_WEIGHT,
+            cost_dice=mf.DICE_WEIGHT,
+            num_points=mf.TRAIN_NUM_POINTS,
+        )
+        enabled, eps, hl_weight, init_std = _hardness_keys(cfg)
+        criterion = MaskClassificationCriterion(
+            cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
+            matcher,
+            class_weight=mf.CLASS_WEIGHT,
+            mask_weight=mf.MASK_WEIGHT,
+            dice_weight=mf.DICE_WEIGHT,
+            no_object_weight=mf.NO_OBJECT_WEIGHT,
+            num_points=mf.TRAIN_NUM_POINTS,
+            oversample_ratio=mf.OVERSAMPLE_RATIO,
+            importance_sample_ratio=mf.IMPORTANCE_SAMPLE_RATIO,
+            deep_supervision=mf.DEEP_SUPERVISION,
+            hardness_eps=eps,
+            hardness_loss_weight=hl_weight,
+        )
+        hardness_branch = None
+        if enabled:
+            head = cfg.MODEL.SEM_SEG_HEAD
+            hardness_branch = MaskHardnessBranch(
+                head.MASK_DIM, head.CONVS_DIM, head.NORM, init_std=init_std
+            )
+        return {
+            "backbone": backbone,
+            "sem_seg_head": sem_seg_head,
+            "criterion": criterion,
+            "pixel_mean": cfg.MODEL.PIXEL_MEAN,
+            "pixel_std": cfg.MODEL.PIXEL_STD,
+            "size_divisibility": mf.SIZE_DIVISIBILITY,
+            "hardness_branch": hardness_branch,
+            "sem_seg_postprocess_before_inference": (
+                mf.TEST.SEM_SEG_POSTPROCESSING_BEFORE_INFERENCE
+            ),
+            "device": cfg.MODEL.DEVICE,
+        }
+
+    @property
+    def device(self):
+        return self.pixel_mean.device
+
+    def forward(self, batched_inputs: List[Dict]):
+        images = [x["image"].to(self.device) for x in batched_inputs]
+        images = [(x - self.pixel_mean) / self.pixel_std for x in images]
+        images = ImageList.from_tensors(images, self.size_divisibility)
+        features = self.backbone(images.tensor)
+        outputs, mask_features = self.sem_seg_head(features)
+        if self.training:
+            targets = self.prepare_targets(batched_inputs, images.tensor.shape[-2:])
+            hardness_logits = None
+            if self.hardness_branch is not None:
+                hardness_logits = self.hardness_branch(mask_features)
+            return self.criterion(outputs, targets, hardness_logits)
+        return self.inference(outputs, batched_inputs, images)
+
+    def prepare_targets(self, batched_inputs, padded_size):
+        """Per image ``{"labels": (T,) int64, "masks": (T, H, W) bool}`` padded with zeros to the
+        batch's padded size (H, W)."""
+        ignore_value = self.sem_seg_head.ignore_value
+        targets = []
+        for x in batched_inputs:
+            if "instances" in x:
+                inst = x["instances"]
+                labels = inst.gt_classes
+                masks = getattr(inst.gt_masks, "tensor", inst.gt_masks)
+            elif "sem_seg" in x:
+                labels, masks = semantic_mask_targets(x["sem_seg"], ignore_value)
+            else:
+                raise ValueError(
+                    "training inputs need 'instances' (MaskFormerSemanticDatasetMapper) or "
+                    "'sem_seg'; set INPUT.DATASET_MAPPER_NAME to 'mask_former_semantic'."
+                )
+            h, w = masks.shape[-2:]
+            masks = F.pad(masks.to(torch.bool), (0, padded_size[1] - w, 0, padded_size[0] - h))
+            targets.append({"labels": labels.to(self.device), "masks": masks.to(self.device)})
+        return targets
+
+    def inference(self, outputs, batched_inputs, images: ImageList):
+        mask_pred = F.interpolate(
+            outputs["pred_masks"],
+            size=images.tensor.shape[-2:],
+            mode="bilinear",
+            align_corners=False,
+        )
+        results = []
+        for mask_cls, masks, x, image_size in zip(
+            outputs["pred_logits"], mask_pred, batched_inputs, images.image_sizes
+        ):
+            h = x.get("height", image_size[0])
+            w = x.get("width", image_size[1])
+            if self.sem_seg_postprocess_before_inference:
+                masks = sem_seg_postprocess(masks, image_size, h, w)
+                r = semantic_inference(mask_cls, masks)
+            else:
+                r = sem_seg_postprocess(semantic_inference(mask_cls, masks), image_size, h, w)
+            results.append({"sem_seg": r})
+        return results

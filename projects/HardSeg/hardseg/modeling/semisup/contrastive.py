@@ -1,0 +1,191 @@
+"""U2PL's pixel contrastive loss with per-class memory queues of unreliable negatives.
+
+Spec: ../shared/specs/u2pl.md section 4.3 and section 9 #1-#3 (official
+``compute_contra_memobank_loss`` in ``u2pl/utils/loss_helper.py``, after ReCo).
+
+Gradient semantics: only the **anchors** (student embeddings) carry gradient. The positive key
+(class prototype: mean *teacher* embedding of the class's reliable pixels) and the negative keys
+(*teacher* embeddings from the queue) are detached, as in the official code
+(``rep_teacher[...].detach()``, sampling under ``torch.no_grad()``). Teacher probabilities only
+select pixels.
+
+Differences from the official code, on purpose:
+
+* the per-class loop uses class c's own anchors, prototype and queue (the official second loop
+  indexes the anchor/prototype lists by the position in ``valid_classes`` but the queue by the
+  class id, spec 9 #2, issue #111); with every class present both agree;
+* prototypes are only computed for classes that have reliable pixels (no NaN rows, spec 9 #3).
+"""
+
+from typing import Dict, List, NamedTuple, Optional
+
+import torch
+from torch.nn import functional as F
+
+from .memory_queue import ClassMemoryQueues
+
+__all__ = [
+    "NEGATIVE_RULES",
+    "rank_window_mask",
+    "negative_mask",
+    "info_nce",
+    "ContrastiveOutput",
+    "u2pl_contrastive_loss",
+]
+
+NEGATIVE_RULES = ("official", "paper")
+
+
+def rank_window_mask(order: torch.Tensor, c: int, lo: int, hi: int) -> torch.Tensor:
+    """(N, K, h, w) class indices sorted by descending probability -> (N, h, w) bool: class c's
+    rank is in [lo, hi) (rank 0 = most likely)."""
+    return (order[:, lo:hi] == c).any(dim=1)
+
+
+def negative_mask(
+    c: int,
+    order: torch.Tensor,
+    prob_c: torch.Tensor,
+    onehot_c: torch.Tensor,
+    high: torch.Tensor,
+    num_labeled: int,
+    low_rank: int = 3,
+    high_rank: int = 20,
+    negative_prob_thresh: float = 1.0,
+    rule: str = "official",
+) -> torch.Tensor:
+    """Pixels whose teacher embedding becomes a negative key of class c, (N, h, w) bool.
+
+    Args:
+        order: (N, K, h, w) teacher class indices sorted by descending probability.
+        prob_c: (N, h, w) teacher probability of c. onehot_c: (N, h, w) bool, (pseudo-)label == c.
+        high: (N, h, w) bool: labeled rows [:num_labeled] "label != ignore", unlabeled rows the
+            unreliable (highest-entropy) pixels.
+        rule: "official": ``onehot_c & high & P_c < thresh & (labeled: rank < low_rank and not
+            onehot_c [never true]; unlabeled: low_rank <= rank < high_rank)``;
+            "paper": labeled valid pixels with label != c and rank < low_rank, unlabeled unreliable
+            pixels with low_rank <= rank < high_rank (both also need P_c < thresh).
+    """
+    if rule not in NEGATIVE_RULES:
+        raise ValueError(
+            f"MODEL.SEMISUP.U2PL.NEGATIVE_RULE={rule!r}; expected one of {NEGATIVE_RULES}."
+        )
+    top = rank_window_mask(order[:num_labeled], c, 0, low_rank)
+    window = rank_window_mask(order[num_labeled:], c, low_rank, high_rank)
+    below = prob_c < negative_prob_thresh
+    if rule == "official":
+        class_mask = torch.cat([top & ~onehot_c[:num_labeled], window])
+        return onehot_c & high & below & class_mask
+    labeled = high[:num_labeled] & ~onehot_c[:num_labeled] & top
+    unlabeled = high[num_labeled:] & window
+    return torch.cat([labeled, unlabeled]) & below
+
+
+def info_nce(
+    anchors: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """Mean over M anchors of ``-log(exp(s+/t) / (exp(s+/t) + sum_j exp(s-_j/t)))`` with cosine
+    similarities s.
+
+    Args:
+        anchors: (M, D), with grad. positive: (D,) or (M, D). negatives: (M, N, D).
+    """
+    m = anchors.shape[0]
+    positive = positive.expand(m, -1) if positive.dim() == 1 else positive
+    keys = torch.cat([positive.unsqueeze(1), negatives], dim=1)  # (M, 1 + N, D)
+    logits = F.cosine_similarity(anchors.unsqueeze(1), keys, dim=2) / temperature
+    return F.cross_entropy(logits, torch.zeros(m, dtype=torch.long, device=anchors.device))
+
+
+class ContrastiveOutput(NamedTuple):
+    loss: torch.Tensor  # 0-d; 0 * embed.sum() when at most one class is valid
+    num_valid_classes: int
+    num_terms: int  # classes that contributed a term (anchors and a non-empty queue)
+    num_new_keys: List[int]  # per class, after the cross-rank gather
+
+
+def u2pl_contrastive_loss(
+    embed: torch.Tensor,
+    embed_teacher: torch.Tensor,
+    prob_teacher: torch.Tensor,
+    labels: torch.Tensor,
+    low: torch.Tensor,
+    high: torch.Tensor,
+    queues: ClassMemoryQueues,
+    num_labeled: int,
+    *,
+    low_rank: int = 3,
+    high_rank: int = 20,
+    anchor_prob_thresh: float = 0.3,
+    negative_prob_thresh: float = 1.0,
+    num_queries: int = 256,
+    num_negatives: int = 50,
+    temperature: float = 0.5,
+    negative_rule: str = "official",
+    gather: bool = True,
+    generator: Optional[torch.Generator] = None,
+) -> ContrastiveOutput:
+    """U2PL's contrastive loss on one process's batch (labeled rows first), at decoder resolution.
+
+    Args:
+        embed: (N, D, h, w) student embeddings (anchors; gradient flows here only).
+        embed_teacher: (N, D, h, w) teacher embeddings (prototypes, negative keys; detached).
+        prob_teacher: (N, K, h, w) teacher softmax (train-mode pass on the same images).
+        labels: (N, h, w) int64: ground truth for rows [:num_labeled], mixed pseudo-labels after;
+            any value outside [0, K) (the ignore value) belongs to no class.
+        low: (N, h, w) bool, reliable pixels: labeled rows "label != ignore", unlabeled rows the
+            lowest-alpha_t entropy share. high: the same for unreliable pixels (highest share).
+        queues: the per-class queues; this iteration's negative keys are pushed (gathered across
+            ranks when ``gather``) *before* the loss samples from them, as in the official code.
+
+    For each class c with reliable pixels ("valid"): anchors = student embeddings at reliable
+    pixels labeled c with P_c > anchor_prob_thresh, ``num_queries`` of them sampled with
+    replacement; positive = mean teacher embedding of the reliable pixels labeled c;
+    ``num_queries * num_negatives`` negatives sampled with replacement from queue c; InfoNCE
+    (:func:`info_nce`). L = sum of the class terms / #valid classes, or 0 (in the graph) when
+    there are at most one valid class.
+    """
+    num_classes = prob_teacher.shape[1]
+    embed_teacher = embed_teacher.detach()
+    prob_teacher = prob_teacher.detach()
+    feat = embed.permute(0, 2, 3, 1)  # (N, h, w, D)
+    feat_t = embed_teacher.permute(0, 2, 3, 1)
+    order = prob_teacher.argsort(dim=1, descending=True)
+    valid_classes, anchors, prototypes, negative_keys = [], {}, {}, []
+    for c in range(num_classes):
+        onehot_c = labels == c
+        prob_c = prob_teacher[:, c]
+        low_valid = onehot_c & low
+        neg = negative_mask(
+            c,
+            order,
+            prob_c,
+            onehot_c,
+            high,
+            num_labeled,
+            low_rank,
+            high_rank,
+            negative_prob_thresh,
+            negative_rule,
+        )
+        negative_keys.append(feat_t[neg])
+        if low_valid.any():
+            valid_classes.append(c)
+            anchors[c] = feat[low_valid & (prob_c > anchor_prob_thresh)]
+            prototypes[c] = feat_t[low_valid].mean(dim=0)
+    new_keys = queues.push_all(negative_keys, gather=gather)  # one gather for all classes
+    zero = embed.sum() * 0.0
+    if len(valid_classes) <= 1:
+        return ContrastiveOutput(zero, len(valid_classes), 0, new_keys)
+    loss, terms = zero, 0
+    for c in valid_classes:
+        if len(anchors[c]) == 0 or int(queues.length[c]) == 0:
+            continue
+        idx = torch.randint(len(anchors[c]), (num_queries,), generator=generator)
+        anchor = anchors[c][idx.to(embed.device)]
+        with torch.no_grad():
+            negatives = queues.sample(c, num_queries * num_negatives, generator)
+            negatives = negatives.to(embed.dtype).reshape(num_queries, num_negatives, -1)
+        loss = loss + info_nce(anchor, prototypes[c], negatives, temperature)
+        terms += 1
+    return ContrastiveOutput(loss / len(valid_classes), len(valid_classes), terms, new_keys)

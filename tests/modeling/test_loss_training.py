@@ -1,0 +1,101 @@
+"""Every registered loss is selectable from the config and trains the tiny model for a couple of
+iterations; distance maps come from the data mapper and reach the loss through the meta-arch."""
+
+import numpy as np
+import pytest
+import torch
+
+from detectron2.modeling import build_model
+from detectron2.utils.events import EventStorage
+
+from hardseg.data.mappers import SemanticDatasetMapper
+from hardseg.engine import Trainer
+from hardseg.modeling.losses import registered_losses
+from tests.common import random_batch, tiny_cfg
+
+# Options that make the losses bite on a 2 x 64 x 64 batch (OHEM's default min_kept is 100000).
+SMALL = {"ohem_cross_entropy": ("MODEL.SEM_SEG_LOSS.OHEM_CROSS_ENTROPY.MIN_KEPT", "100")}
+
+
+def _with_maps(cfg, batch):
+    mapper = SemanticDatasetMapper(cfg, is_train=True)
+    for d in batch:
+        d.update(mapper.compute_distance_maps(d["sem_seg"].numpy()))
+    return batch
+
+
+@pytest.mark.parametrize("name", registered_losses())
+def test_each_loss_trains_from_config(name):
+    torch.manual_seed(0)
+    opts = ["MODEL.SEM_SEG_HEAD.LOSSES", f"['{name}']", *SMALL.get(name, ())]
+    cfg = tiny_cfg(*opts)
+    model = build_model(cfg)
+    model.train()
+    batch = _with_maps(cfg, random_batch(2, 48, 48))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    before = model.sem_seg_head.predictor.weight.detach().clone()
+    with EventStorage():
+        for _ in range(2):
+            losses = model(batch)
+            assert list(losses) == ["loss_sem_seg"]
+            loss = sum(losses.values())
+            assert torch.isfinite(loss)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    assert not torch.equal(before, model.sem_seg_head.predictor.weight)
+
+
+def test_weighted_sum_from_config_gives_one_key_per_term():
+    cfg = tiny_cfg(
+        "MODEL.SEM_SEG_HEAD.LOSSES",
+        "['cross_entropy', 'dice', 'boundary']",
+        "MODEL.SEM_SEG_HEAD.LOSS_WEIGHTS",
+        "[1.0, 0.5, 0.01]",
+    )
+    model = build_model(cfg)
+    head = model.sem_seg_head
+    assert head.required_loss_inputs == ("signed_dist",)
+    model.train()
+    batch = _with_maps(cfg, random_batch(2, 48, 48))
+    with EventStorage():
+        losses = model(batch)
+    assert set(losses) == {
+        "loss_sem_seg_cross_entropy",
+        "loss_sem_seg_dice",
+        "loss_sem_seg_boundary",
+    }
+    # the weights are applied where the loss is made: 0.5 * Dice of the same logits
+    feats = model.backbone(
+        torch.stack([(d["image"].float() - model.pixel_mean) / model.pixel_std for d in batch])
+    )
+    logits = head.upsample(head.layers(feats))
+    targets = torch.stack([d["sem_seg"] for d in batch])
+    dice = head.loss.terms[1][2](logits, targets)
+    torch.testing.assert_close(losses["loss_sem_seg_dice"], 0.5 * dice)
+    # no per-pixel form because Dice has none
+    with pytest.raises(TypeError, match=r"\['dice'\]"):
+        head.pixel_loss(head.layers(feats), targets)
+    # without the maps in the batch the error names them
+    for d in batch:
+        del d["signed_dist"]
+    with EventStorage(), pytest.raises(ValueError, match="signed_dist"):
+        model(batch)
+
+
+def test_mapper_computes_maps_only_when_needed_after_augmentation():
+    cfg = tiny_cfg("MODEL.SEM_SEG_HEAD.LOSSES", "['dist_penalty_cross_entropy', 'hausdorff_dt']")
+    loader = iter(Trainer.build_train_loader(cfg))
+    batch = next(loader)
+    d = batch[0]
+    h, w = d["sem_seg"].shape
+    assert d["dist_penalty"].shape == (h, w) and d["dist_penalty"].dtype == torch.float16
+    assert d["signed_dist"].shape == (7, h, w)
+    # the maps are those of the augmented (cropped / flipped) label the model sees
+    mapper = SemanticDatasetMapper(cfg, is_train=True)
+    again = mapper.compute_distance_maps(d["sem_seg"].numpy())
+    assert torch.equal(again["signed_dist"], d["signed_dist"])
+    assert torch.equal(again["dist_penalty"], d["dist_penalty"])
+    plain = SemanticDatasetMapper(tiny_cfg(), is_train=True)
+    assert plain.distance_maps == () and plain.compute_distance_maps(np.zeros((4, 4))) == {}
+    assert SemanticDatasetMapper(cfg, is_train=False).distance_maps == ()
