@@ -108,24 +108,33 @@ def test_prepare_register_load_evaluate(root, capsys):
 
     dicts = DatasetCatalog.get("cityscapes_fine_sem_seg_train")
     assert [d["image_id"] for d in dicts] == ["aachen_000000_000019", "bremen_000001_000019"]
+    (test,) = DatasetCatalog.get("cityscapes_fine_sem_seg_test")  # images only are needed
+    assert test["image_id"] == "berlin_000000_000019" and test["file_name"].endswith(".png")
     assert dicts[0]["sem_seg_file_name"] == str(out)
     assert (dicts[0]["height"], dicts[0]["width"]) == (H, W)
 
-    # prediction: top half road; bottom half car for columns < 48, road after.
-    # road: TP 1024, FP 256 (car predicted road) -> IoU 0.8; car: TP 16*40, FN 16*16 -> IoU 640/896;
-    # the 8 unlabeled columns are ignored. mIoU = (0.8 + 640/896) / 2.
+    # prediction: top half road; bottom half car for columns < 48, road after; two road pixels
+    # predicted as classes that are absent from the ground truth: terrain (9, outside the
+    # SYNTHIA 16 and 13 subsets) and wall (3, outside the 13 subset only). Absent-but-predicted
+    # classes score IoU 0 (cityscapesscripts convention), so the three subsets give three values.
+    # road: TP 1022, FP 256 (car predicted road), FN 2 -> 1022/1280; car: TP 16*40, FN 16*16 ->
+    # 640/896; the 8 unlabeled columns are ignored.
     pred = np.zeros((H, W), np.int64)
     pred[16:, :48] = 13
+    pred[0, 0], pred[0, 1] = 9, 3
+    road, car = 1022 / 1280, 640 / 896
     (val,) = DatasetCatalog.get("cityscapes_fine_sem_seg_val")
     meta = MetadataCatalog.get("cityscapes_fine_sem_seg_val")
     assert meta.gt_dir == str(root / "cityscapes/gtFine/val")  # follows the root at load time
     assert meta.evaluator_type == "cityscapes_sem_seg" and meta.ignore_label == 255
-    expected = 100 * (0.8 + 640 / 896) / 2
     res = evaluate("cityscapes_fine_sem_seg_val", {val["file_name"]: pred}, 19)
-    assert res["IoU"] == pytest.approx(expected)  # cityscapesscripts on the raw labelIds
-    for name in ["cityscapes_sem_seg_val_synthia16", "cityscapes_sem_seg_val_synthia13"]:
+    assert res["IoU"] == pytest.approx(100 * (road + car) / 4)  # cityscapesscripts, raw labelIds
+    for name, n_zero in [
+        ("cityscapes_sem_seg_val_synthia16", 1),
+        ("cityscapes_sem_seg_val_synthia13", 0),
+    ]:
         res = evaluate(name, {val["file_name"]: pred}, 19)  # SemSegEvaluator on the trainIds
-        assert res["mIoU"] == pytest.approx(expected)
+        assert res["mIoU"] == pytest.approx(100 * (road + car) / (2 + n_zero)), name
 
 
 def test_check_reports_every_problem(root, capsys):

@@ -14,6 +14,7 @@ mIoU = (1/2 + k) / (2 + k) and pACC = (240 m + 64 k) / (480 m + 64 k) for m patt
 """
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
 import cv2
@@ -330,7 +331,7 @@ def test_prepare_register_load_evaluate_check(key, tmp_path, monkeypatch, capsys
     assert f"{bad}: label value(s) [{case.num_classes}] outside [0, {case.num_classes})" in out
 
 
-def test_pascal_context_60_keeps_background(tmp_path, monkeypatch):
+def test_pascal_context_60_keeps_background(tmp_path, monkeypatch, capsys):
     case = CASES["pascal_context_59"]
     stems = build(case, tmp_path)
     monkeypatch.setenv("DETECTRON2_DATASETS", str(tmp_path))
@@ -346,6 +347,28 @@ def test_pascal_context_60_keeps_background(tmp_path, monkeypatch):
     assert pattern[5, 0] == 1 and pattern[5, W - 1] == 59 and pattern[0, 0] == 0  # aeroplane, wood
     assert len(DatasetCatalog.get("pascal_context_60_sem_seg_val")) == 3
     assert MetadataCatalog.get("pascal_context_60_sem_seg_val").stuff_classes[0] == "background"
+
+    # evaluate: predict background everywhere. Per class IoU from the prepared labels by hand:
+    # background TP = its pixel count, FP = every other valid pixel; other present classes 0.
+    val = DatasetCatalog.get("pascal_context_60_sem_seg_val")
+    labels = [read_label(d["sem_seg_file_name"])[1] for d in val]
+    valid = np.concatenate([l[l != 255] for l in labels])
+    present = np.unique(valid)
+    assert len(present) > 2  # background and several objects: the value below is not trivial
+    expected = 100 * np.mean([(valid == 0).mean() if c == 0 else 0.0 for c in present])
+    res = evaluate(
+        "pascal_context_60_sem_seg_val", {d["file_name"]: np.zeros((H, W)) for d in val}, 60
+    )
+    assert res["mIoU"] == pytest.approx(expected)
+
+    # --check reads the 60-class tree too: a planted 60 there is reported
+    bad = Path(val[0]["sem_seg_file_name"])
+    label = read_label(bad)[1].copy()
+    label[5, 5] = 60
+    write_gray(bad, label)
+    capsys.readouterr()
+    assert run(pascal_context.main, tmp_path, "--check") == 1
+    assert f"{bad}: label value(s) [60] outside [0, 60)" in capsys.readouterr().out
 
 
 def test_coco_stuff_10k_wrong_version_is_reported(tmp_path, capsys):
@@ -381,7 +404,7 @@ def test_gta5_size_mismatch_is_excluded(tmp_path, monkeypatch, capsys):
     assert run(gta5.main, tmp_path, "--check") == 0
 
 
-def test_cityscapes_relabelled_to_robotcar_classes(tmp_path, monkeypatch):
+def test_cityscapes_relabelled_to_robotcar_classes(tmp_path, monkeypatch, capsys):
     from hardseg.data.prepare import cityscapes
     from tests.data.test_prepare_cityscapes import make_fake_cityscapes  # the same fake tree
 
@@ -398,3 +421,21 @@ def test_cityscapes_relabelled_to_robotcar_classes(tmp_path, monkeypatch):
     assert label[4, 10] == 0 and label[12, 3] == 3 and label[20, 60] == 8
     assert label[30, 40] == 2 and label[0, 1] == 255 and label[30, 5] == 255
     assert "robot9" in dicts[0]["sem_seg_file_name"]
+
+    # the val split loads and evaluates: predict road (8) everywhere on the one val image
+    (val,) = DatasetCatalog.get("cityscapes_sem_seg_val_robot9")
+    gt = read_label(val["sem_seg_file_name"])[1]
+    valid = gt[gt != 255]
+    present = np.unique(valid)
+    assert 8 in present and len(present) > 1
+    expected = 100 * np.mean([(valid == 8).mean() if c == 8 else 0.0 for c in present])
+    res = evaluate("cityscapes_sem_seg_val_robot9", {val["file_name"]: np.full(gt.shape, 8)}, 9)
+    assert res["mIoU"] == pytest.approx(expected)
+
+    # --check --cityscapes reads the robot9 tree: a planted 9 is reported by file
+    bad = Path(dicts[0]["sem_seg_file_name"])
+    label[5, 5] = 9
+    write_gray(bad, label)
+    capsys.readouterr()
+    assert run(robotcar.main, tmp_path, "--check", "--cityscapes") == 1
+    assert f"{bad}: label value(s) [9] outside [0, 9)" in capsys.readouterr().out

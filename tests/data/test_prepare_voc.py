@@ -106,6 +106,9 @@ def test_prepare_register_load_evaluate(root):
     assert train_aug[0]["sem_seg_file_name"] == str(voc / "SegmentationClass_L/2007_000032.png")
     assert train_aug[1]["sem_seg_file_name"] == str(voc / "SegmentationClassAug_L/2008_000002.png")
     assert [d["image_id"] for d in DatasetCatalog.get("voc_2012_sem_seg_val")] == VOC_VAL
+    train = DatasetCatalog.get("voc_2012_sem_seg_train")
+    assert [d["image_id"] for d in train] == VOC_TRAIN
+    assert all("SegmentationClass_L" in d["sem_seg_file_name"] for d in train)
     meta = MetadataCatalog.get("voc_2012_sem_seg_val")
     assert len(meta.stuff_classes) == 21 and meta.ignore_label == 255
 

@@ -2,7 +2,8 @@
 
 A config defines ``model``, ``dataloader.{train,test,evaluator}``, ``optimizer``, ``lr_multiplier``
 and ``train`` (see configs/lazy/common/). The loop is detectron2's SimpleTrainer/AMPTrainer with
-the usual hooks; checkpoints carry the model, optimizer, scheduler, iteration and RNG state.
+the usual hooks (plus :class:`TeacherEMAHook` for models with an EMA teacher, e.g. U2PL); checkpoints
+carry the model, optimizer, scheduler, iteration and RNG state.
 """
 
 import logging
@@ -18,6 +19,7 @@ from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
 from .defaults import resolve_device
+from .ema_hook import TeacherEMAHook, has_teacher
 from .rng import RNGState
 from .trainer import create_ddp_model, evaluate_and_report
 
@@ -71,6 +73,9 @@ def do_train(args, cfg):
         [
             hooks.IterationTimer(),
             hooks.LRScheduler(scheduler=instantiate(cfg.lr_multiplier)),
+            # EMA teacher (U2PL): after the optimizer and LR steps, before checkpoint and eval,
+            # at the place Trainer.build_hooks gives it.
+            TeacherEMAHook() if has_teacher(model) else None,
             (
                 hooks.PeriodicCheckpointer(checkpointer, **cfg.train.checkpointer)
                 if main_process

@@ -3,6 +3,33 @@
 Spec: ../shared/specs/u2pl.md (official code Haochen-Wang409/U2PL ``main`` @ab3d2be,
 ``train_semi.py``). This module is control flow only; the pieces live in
 :mod:`hardseg.modeling.semisup`.
+
+HL (``../shared/specs/hl.md`` section 4) composes with U2PL through the student's head: with
+``MODEL.SEM_SEG_HEAD.NAME = "HardnessHead"`` (and ``MODEL.HARDNESS.ENABLED``) the supervised loss on
+the labeled rows is HL-weighted exactly as :class:`HardnessHead` weights it for a plain model.
+The official HL code has no semi-supervised integration (hl.md section 8 #13); the choices here,
+and why:
+
+* Only the supervised term is weighted, and the HL branch sees only labeled pixels. Its
+  objective ``-lambda * sum(w * sg(l))`` needs a per-pixel loss against ground truth: it learns
+  to raise the weight of the pixels whose loss stays high. Against pseudo-labels, the pixels with
+  the highest loss are mostly those whose pseudo-label is wrong, so HL would amplify exactly the
+  noise that U2PL's entropy filter removes.
+* ``loss_sem_seg_unsup`` keeps U2PL's own pixel selection and normalisation (reliable pixels,
+  factor B*H*W / N_kept, u2pl.md 4.2) and ``loss_contrast`` (a per-anchor InfoNCE, with no
+  per-pixel loss map to weight) is unchanged, so U2PL + HL differs from U2PL in one term only.
+* The weights are normalised over the labeled per-process batch (n_l * H * W pixels, padding and
+  ignored pixels included), as :class:`HardnessHead` does for a plain model fed that batch. The
+  HL branch runs on the detached backbone features of the labeled rows only (so its BatchNorm
+  statistics come from labeled images); the decode head, as in plain U2PL, runs once on
+  [labeled, unlabeled]. Auxiliary heads are not weighted (as in HardSegmentor).
+* The teacher is built like the student, so it holds an HL branch too, but never runs it: its
+  passes call ``head.layers()`` (the decode head) and HardnessHead's inference is the decode head
+  alone. Its HL parameters are copied / EMA-averaged with all the others (the official loop
+  zips every parameter). Keeping them, rather than building a plain teacher, keeps student and
+  teacher parameter lists and checkpoint keys identical (positional EMA, a plain HL checkpoint
+  initialising both, ``teacher.segmentor.*`` loading as a complete HL model); the cost is one
+  small head's memory. Drop the ``hl.*`` keys to export a plain model.
 """
 
 import contextlib
@@ -19,6 +46,8 @@ from detectron2.structures import ImageList
 from detectron2.utils import comm
 from detectron2.utils.events import get_event_storage
 
+from ..heads.hardness_head import HardnessHead
+from ..losses import hardness_losses, hardness_weights
 from ..semisup.contrastive import NEGATIVE_RULES, u2pl_contrastive_loss
 from ..semisup.ema import copy_parameters_, ema_update_
 from ..semisup.memory_queue import ClassMemoryQueues
@@ -86,7 +115,8 @@ class U2PL(nn.Module):
       (CutMix/CutOut/ClassMix); the student runs once on [labeled, mixed unlabeled]; the teacher
       runs in *train* mode, without grad, on the same batch, and gives the entropy (for the DPA
       partition), the probabilities (anchors, ranks) and the embeddings (prototypes, negatives);
-      losses ``loss_sem_seg`` (the head's own loss: CE, OHEM, ...), ``loss_sem_seg_unsup``
+      losses ``loss_sem_seg`` (the head's own loss: CE, OHEM, ...; HL-weighted, plus
+      ``loss_hardness``, when the head is a :class:`HardnessHead`), ``loss_sem_seg_unsup``
       (:func:`reliable_pseudo_label_loss`) and ``loss_contrast``
       (:func:`u2pl_contrastive_loss`).
 
@@ -100,10 +130,11 @@ class U2PL(nn.Module):
     Inference: the teacher's (``eval_model="teacher"``, once synced) or the student's per-pixel
     model, ``[{"sem_seg": (K, height, width)}]``.
 
-    HL (follow-up): the supervised loss is computed in :meth:`_supervised_losses` only, from the
-    labeled rows of the shared student pass; an HL-weighted version would go there (HL weights
-    from ``HardnessHead.hardness_logits`` on the labeled slice of the backbone features). Until
-    then ``from_config`` refuses ``MODEL.HARDNESS.ENABLED`` / ``HardnessHead``.
+    HL: when the student's head is a :class:`HardnessHead`, :meth:`_supervised_losses` returns
+    the HL-weighted ``loss_sem_seg`` and ``loss_hardness`` of the labeled rows (both phases); the
+    unsupervised and contrastive terms are unweighted, and the teacher's HL branch is EMA'd but
+    never run (see the module docstring for why). ``loss_hardness`` reaches only the student's HL
+    branch; the other losses never reach it.
     """
 
     @configurable
@@ -167,6 +198,8 @@ class U2PL(nn.Module):
             )
         self.student = student
         self.teacher = teacher
+        # HL on the labeled batch (module docstring); the teacher's HL branch is never run.
+        self.hardness = isinstance(student.segmentor.sem_seg_head, HardnessHead)
         for p in self.teacher.parameters():
             p.requires_grad_(False)
         self.num_classes = num_classes
@@ -227,10 +260,12 @@ class U2PL(nn.Module):
                 "MODEL.META_ARCHITECTURE U2PL needs unlabeled data: set DATASETS.TRAIN_UNLABELED "
                 "(e.g. ('hardshapes_sem_seg_train_1-16_unlabeled',))."
             )
-        if cfg.MODEL.HARDNESS.ENABLED or cfg.MODEL.SEM_SEG_HEAD.NAME == "HardnessHead":
-            # The HL-weighted supervised loss needs the head's features-level API on the labeled
-            # slice of a shared forward; not implemented yet (issue 7 follow-up).
-            raise ValueError("U2PL with HL (MODEL.HARDNESS / HardnessHead) is not supported yet.")
+        if cfg.MODEL.HARDNESS.ENABLED and cfg.MODEL.SEM_SEG_HEAD.NAME != "HardnessHead":
+            raise ValueError(
+                "U2PL applies HL through the student's head: with MODEL.HARDNESS.ENABLED, set "
+                "MODEL.SEM_SEG_HEAD.NAME 'HardnessHead' (MODEL.HARDNESS.HEAD_NAME names the "
+                "wrapped decode head)."
+            )
         s, u = cfg.MODEL.SEMISUP, cfg.MODEL.SEMISUP.U2PL
         return {
             "student": build_segmentor_with_embed(cfg),
@@ -314,15 +349,43 @@ class U2PL(nn.Module):
         return images.tensor, targets, inside
 
     def _supervised_losses(self, out, targets, labeled, n) -> Dict[str, torch.Tensor]:
-        """The student's own head loss (and aux loss) on the labeled rows ``[:n]``."""
+        """The student's own head loss (and aux loss) on the labeled rows ``[:n]``; with a
+        :class:`HardnessHead`, the HL-weighted loss and ``loss_hardness``
+        (:meth:`_hardness_losses`)."""
         seg = self.student.segmentor
         # HardSegmentor hands the head the per-sample maps its loss needs (distance maps)
         loss_inputs = getattr(seg, "_head_loss_inputs", lambda _: contextlib.nullcontext())
         with loss_inputs(labeled):
-            losses = dict(seg.sem_seg_head.losses(out["sem_seg_logits"][:n], targets))
+            if self.hardness:
+                losses = self._hardness_losses(out, targets, n)
+            else:
+                losses = dict(seg.sem_seg_head.losses(out["sem_seg_logits"][:n], targets))
         if "aux_logits" in out:
             losses["loss_aux"] = seg.aux_head.losses(out["aux_logits"][:n], targets)["loss_sem_seg"]
         return losses
+
+    def _hardness_losses(self, out, targets, n) -> Dict[str, torch.Tensor]:
+        """:class:`HardnessHead`'s training objective on the labeled rows of a student pass.
+
+        Args:
+            out: :class:`SegmentorWithEmbed` output; ``sem_seg_logits`` (N, K, h, w) and the
+                backbone ``features`` (N, C, H/s, W/s), rows ``[:n]`` labeled.
+            targets: (n, H, W) int64, padded with the ignore value.
+        Returns:
+            ``{"loss_sem_seg": sum(sg(w) * l), "loss_hardness": -lambda_HL * sum(w * sg(l))}``
+            with ``l = seg.loss_weight * seg.pixel_loss(sem_seg_logits[:n], targets)`` (n, H, W)
+            and ``w = hardness_weights(z, eps)``, ``z`` (n, H, W) the HL logits of the detached
+            labeled features; w sums to 1 over the n * H * W labeled pixels of this process.
+        """
+        head = self.student.segmentor.sem_seg_head
+        logits = out["sem_seg_logits"][:n]
+        pixel_losses = head.seg.pixel_loss(logits, targets).float() * head.seg.loss_weight
+        labeled_features = {k: v[:n] for k, v in out["features"].items()}
+        z = head.hardness_logits(labeled_features, pixel_losses.shape[-2:])
+        weights = hardness_weights(z, head.eps)
+        loss_seg, loss_hl = hardness_losses(weights, pixel_losses, head.loss_weight)
+        head._log(z, weights, pixel_losses)  # the head's own scalars / images, same keys
+        return {"loss_sem_seg": loss_seg, "loss_hardness": loss_hl}
 
     def forward_train(self, labeled: List[dict], unlabeled: List[dict], iteration: int):
         """One U2PL iteration (see the class docstring); returns the loss dict."""
