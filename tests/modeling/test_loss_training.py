@@ -99,3 +99,33 @@ def test_mapper_computes_maps_only_when_needed_after_augmentation():
     plain = SemanticDatasetMapper(tiny_cfg(), is_train=True)
     assert plain.distance_maps == () and plain.compute_distance_maps(np.zeros((4, 4))) == {}
     assert SemanticDatasetMapper(cfg, is_train=False).distance_maps == ()
+
+
+@pytest.mark.parametrize(
+    "config,losses",
+    [
+        ("quick_schedules/pspnet_R18_hl_instant_test.yaml", "['focal', 'boundary']"),
+        (
+            "quick_schedules/deeplabv3plus_R18_hl_instant_test.yaml",
+            "['dist_penalty_cross_entropy']",
+        ),
+    ],
+)
+def test_other_heads_and_hl_train_with_distance_map_losses(config, losses):
+    """The loss config reaches the PSPNet head too, and HL re-weights a per-pixel loss that needs
+    distance maps (they reach the decode head inside the HL wrapper)."""
+    torch.manual_seed(0)
+    cfg = tiny_cfg("MODEL.SEM_SEG_HEAD.LOSSES", losses, config=config)
+    model = build_model(cfg)
+    model.train()
+    batch = _with_maps(cfg, random_batch(2, 48, 48))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    with EventStorage():
+        for _ in range(2):
+            out = model(batch)
+            assert "loss_hardness" in out and any(k.startswith("loss_sem_seg") for k in out)
+            loss = sum(out.values())
+            assert torch.isfinite(loss)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()

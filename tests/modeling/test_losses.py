@@ -388,6 +388,18 @@ def test_loss_properties(name):
     assert zero.item() == 0.0
     zero.backward()
     assert z3.grad is not None and torch.isfinite(z3.grad).all()
+    # one image entirely ignored inside a batch with valid pixels: finite value and gradients,
+    # nothing flows into the ignored image, and changing its logits changes nothing
+    y_mixed = y.clone()
+    y_mixed[1] = IGN
+    z4 = z.detach().clone().requires_grad_(True)
+    mixed = _value(loss, z4, y_mixed)
+    assert torch.isfinite(mixed) and mixed.item() > 0
+    mixed.backward()
+    assert torch.isfinite(z4.grad).all() and (z4.grad[1] == 0).all()
+    z5 = z.detach().clone()
+    z5[1] = -3.0
+    torch.testing.assert_close(_value(loss, z5, y_mixed), mixed.detach())
 
 
 def test_weighted_sum_has_one_key_per_term_and_pixel_form_only_if_all_terms_have_one():

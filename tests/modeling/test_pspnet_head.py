@@ -81,6 +81,13 @@ def test_aux_loss_is_plain_weighted_ce_and_not_hl_weighted():
     assert out[0]["sem_seg"].shape == (7, 32, 48)
 
 
+def test_aux_head_refuses_a_loss_that_needs_distance_maps():
+    with pytest.raises(
+        ValueError, match=r"MODEL.AUX_HEAD.LOSS_TYPE='boundary' needs \['signed_dist'\]"
+    ):
+        build_model(tiny_cfg("MODEL.AUX_HEAD.LOSS_TYPE", "boundary", config=PSP_HL))
+
+
 def _dilations(stage):
     return [block.conv2.dilation[0] for block in stage]
 

@@ -1,7 +1,5 @@
 # Twin of configs/hardshapes/u2pl_deeplabv3plus_R18_instant_test_1-16.yaml: U2PL on hardshapes 1/16
 # with the instant-test DeepLabV3+ as student and teacher.
-# NOTE: hardseg.engine.lazy.do_train does not register TeacherEMAHook yet, so the LazyConfig
-# script trains the student but leaves the teacher at its copy; use the YAML config to train.
 from detectron2.config import LazyCall as L
 from detectron2.data import get_detection_dataset_dicts
 from detectron2.data import transforms as T

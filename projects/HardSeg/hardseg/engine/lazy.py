@@ -2,8 +2,9 @@
 
 A config defines ``model``, ``dataloader.{train,test,evaluator}``, ``optimizer``, ``lr_multiplier``
 and ``train`` (see configs/lazy/common/). The loop is detectron2's SimpleTrainer/AMPTrainer with
-the usual hooks (plus :class:`TeacherEMAHook` for models with an EMA teacher, e.g. U2PL); checkpoints
-carry the model, optimizer, scheduler, iteration and RNG state.
+the usual hooks, plus :class:`TeacherEMAHook` for models with an EMA teacher (U2PL), placed as
+``Trainer.build_hooks`` places it; checkpoints carry the model, optimizer, scheduler, iteration
+and RNG state.
 """
 
 import logging

@@ -55,7 +55,7 @@ class DifficultyEvaluator(DatasetEvaluator):
         edges = [float(e) for e in edges]
         if not edges or edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:])):
             raise ValueError(
-                f"TEST.DIFFICULTY.BINS={edges}: expected increasing bin edges starting at 0."
+                f"TEST.DIFFICULTY_BINS={edges}: expected increasing bin edges starting at 0."
             )
         meta = MetadataCatalog.get(dataset_name)
         self.dataset_name = dataset_name

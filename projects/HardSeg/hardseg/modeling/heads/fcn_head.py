@@ -162,4 +162,13 @@ def build_aux_head(cfg, input_shape: Dict[str, ShapeSpec]) -> Optional[nn.Module
     if "LOSSES" in h:  # the decode head's weighted sum of losses is not the aux head's
         h.LOSSES = []
         h.LOSS_WEIGHTS = []
-    return SEM_SEG_HEADS_REGISTRY.get(aux.NAME)(cfg, input_shape)
+    head = SEM_SEG_HEADS_REGISTRY.get(aux.NAME)(cfg, input_shape)
+    needed = getattr(head, "required_loss_inputs", ())
+    if needed:
+        raise ValueError(
+            f"MODEL.AUX_HEAD.LOSS_TYPE={aux.LOSS_TYPE!r} needs {list(needed)} from the data "
+            "mapper, which only the decode head receives; give the auxiliary head a loss without "
+            "extra inputs (e.g. 'cross_entropy', 'focal', 'ohem_cross_entropy') and put the "
+            "distance-map loss in MODEL.SEM_SEG_HEAD.LOSSES."
+        )
+    return head

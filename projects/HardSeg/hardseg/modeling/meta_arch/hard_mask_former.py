@@ -32,20 +32,6 @@ from ..sync_bn import sync_bn_fallback
 __all__ = ["HardMaskFormer"]
 
 
-def _hardness_keys(cfg):
-    """(enabled, eps, loss_weight, init_std) from MODEL.HARDNESS, with the HL defaults when the
-    subtree is absent (hardseg/config/hardness.py not wired into add_hardseg_config)."""
-    node = cfg.MODEL.get("HARDNESS", None)
-    if node is None:
-        return False, 0.1, 0.01, 0.01
-    return (
-        bool(node.get("ENABLED", False)),
-        float(node.get("EPS", 0.1)),
-        float(node.get("LOSS_WEIGHT", 0.01)),
-        float(node.get("PREDICTOR_INIT_STD", 0.01)),
-    )
-
-
 @META_ARCH_REGISTRY.register()
 class HardMaskFormer(nn.Module):
     """Normalise and pad (to ``size_divisibility``), backbone -> :class:`MaskFormerHead` (pixel
@@ -104,7 +90,7 @@ class HardMaskFormer(nn.Module):
             cost_dice=mf.DICE_WEIGHT,
             num_points=mf.TRAIN_NUM_POINTS,
         )
-        enabled, eps, hl_weight, init_std = _hardness_keys(cfg)
+        hl = cfg.MODEL.HARDNESS
         criterion = MaskClassificationCriterion(
             cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
             matcher,
@@ -116,14 +102,14 @@ class HardMaskFormer(nn.Module):
             oversample_ratio=mf.OVERSAMPLE_RATIO,
             importance_sample_ratio=mf.IMPORTANCE_SAMPLE_RATIO,
             deep_supervision=mf.DEEP_SUPERVISION,
-            hardness_eps=eps,
-            hardness_loss_weight=hl_weight,
+            hardness_eps=hl.EPS,
+            hardness_loss_weight=hl.LOSS_WEIGHT,
         )
         hardness_branch = None
-        if enabled:
+        if hl.ENABLED:
             head = cfg.MODEL.SEM_SEG_HEAD
             hardness_branch = MaskHardnessBranch(
-                head.MASK_DIM, head.CONVS_DIM, head.NORM, init_std=init_std
+                head.MASK_DIM, head.CONVS_DIM, head.NORM, init_std=hl.PREDICTOR_INIT_STD
             )
         return {
             "backbone": backbone,
