@@ -19,7 +19,9 @@ def has_teacher(model) -> bool:
 class TeacherEMAHook(HookBase):
     """After each optimizer step, calls ``model.update_teacher(iteration)`` on the unwrapped
     model (the meta-architecture owns the schedule and which tensors move). Register it before
-    the checkpointer and the evaluation hooks, so they see the updated teacher."""
+    the checkpointer and the evaluation hooks, so they see the updated teacher; both
+    ``Trainer.build_hooks`` (YAML) and ``hardseg.engine.lazy.do_train`` (LazyConfig) put it right
+    after ``LRScheduler``."""
 
     def after_step(self):
         _unwrap(self.trainer.model).update_teacher(self.trainer.iter)

@@ -202,13 +202,31 @@ class HardnessHead(nn.Module):
         """
         if not self.training:
             return self.seg(features, targets)
-        logits = self.seg.layers(features)
+        return None, self.weighted_losses(self.seg.layers(features), features, targets)
+
+    def weighted_losses(
+        self, logits: torch.Tensor, features: Dict[str, torch.Tensor], targets: torch.Tensor
+    ) -> Dict[str, torch.Tensor]:
+        """The HL objective for decode-head ``logits`` computed elsewhere (the forward above, or
+        a wrapper such as U2PL that runs the decode head on a larger batch and passes the labeled
+        rows).
+
+        Args:
+            logits: decode-head logits (N, K, h, w) of the N labeled images.
+            features: backbone outputs of the same N images, ``name -> (N, C, H/s, W/s)``; the HL
+                branch reads them detached.
+            targets: (N, H, W) int64, padded with the ignore value.
+        Returns:
+            ``{"loss_sem_seg": sum(sg(w) * l), "loss_hardness": -lambda_HL * sum(w * sg(l))}``,
+            ``l`` = ``loss_weight`` x the decode head's per-pixel loss (N, H, W) and ``w`` the
+            weights of :func:`hardness_weights`, summing to 1 over the N x H x W pixels.
+        """
         pixel_losses = self.seg.pixel_loss(logits, targets).float() * self.seg.loss_weight
         z = self.hardness_logits(features, pixel_losses.shape[-2:])
         weights = hardness_weights(z, self.eps)
         loss_seg, loss_hl = hardness_losses(weights, pixel_losses, self.loss_weight)
         self._log(z, weights, pixel_losses)
-        return None, {"loss_sem_seg": loss_seg, "loss_hardness": loss_hl}
+        return {"loss_sem_seg": loss_seg, "loss_hardness": loss_hl}
 
     @torch.no_grad()
     def _log(self, z, weights, pixel_losses):

@@ -47,7 +47,6 @@ from detectron2.utils import comm
 from detectron2.utils.events import get_event_storage
 
 from ..heads.hardness_head import HardnessHead
-from ..losses import hardness_losses, hardness_weights
 from ..semisup.contrastive import NEGATIVE_RULES, u2pl_contrastive_loss
 from ..semisup.ema import copy_parameters_, ema_update_
 from ..semisup.memory_queue import ClassMemoryQueues
@@ -350,42 +349,21 @@ class U2PL(nn.Module):
 
     def _supervised_losses(self, out, targets, labeled, n) -> Dict[str, torch.Tensor]:
         """The student's own head loss (and aux loss) on the labeled rows ``[:n]``; with a
-        :class:`HardnessHead`, the HL-weighted loss and ``loss_hardness``
-        (:meth:`_hardness_losses`)."""
+        :class:`HardnessHead`, the HL-weighted loss and ``loss_hardness`` of
+        :meth:`HardnessHead.weighted_losses` (weights normalised over the labeled rows)."""
         seg = self.student.segmentor
         # HardSegmentor hands the head the per-sample maps its loss needs (distance maps)
         loss_inputs = getattr(seg, "_head_loss_inputs", lambda _: contextlib.nullcontext())
         with loss_inputs(labeled):
-            if self.hardness:
-                losses = self._hardness_losses(out, targets, n)
+            if self.hardness:  # HardnessHead's objective on the labeled rows (module docstring)
+                labeled_features = {k: v[:n] for k, v in out["features"].items()}
+                logits = out["sem_seg_logits"][:n]
+                losses = seg.sem_seg_head.weighted_losses(logits, labeled_features, targets)
             else:
                 losses = dict(seg.sem_seg_head.losses(out["sem_seg_logits"][:n], targets))
         if "aux_logits" in out:
             losses["loss_aux"] = seg.aux_head.losses(out["aux_logits"][:n], targets)["loss_sem_seg"]
         return losses
-
-    def _hardness_losses(self, out, targets, n) -> Dict[str, torch.Tensor]:
-        """:class:`HardnessHead`'s training objective on the labeled rows of a student pass.
-
-        Args:
-            out: :class:`SegmentorWithEmbed` output; ``sem_seg_logits`` (N, K, h, w) and the
-                backbone ``features`` (N, C, H/s, W/s), rows ``[:n]`` labeled.
-            targets: (n, H, W) int64, padded with the ignore value.
-        Returns:
-            ``{"loss_sem_seg": sum(sg(w) * l), "loss_hardness": -lambda_HL * sum(w * sg(l))}``
-            with ``l = seg.loss_weight * seg.pixel_loss(sem_seg_logits[:n], targets)`` (n, H, W)
-            and ``w = hardness_weights(z, eps)``, ``z`` (n, H, W) the HL logits of the detached
-            labeled features; w sums to 1 over the n * H * W labeled pixels of this process.
-        """
-        head = self.student.segmentor.sem_seg_head
-        logits = out["sem_seg_logits"][:n]
-        pixel_losses = head.seg.pixel_loss(logits, targets).float() * head.seg.loss_weight
-        labeled_features = {k: v[:n] for k, v in out["features"].items()}
-        z = head.hardness_logits(labeled_features, pixel_losses.shape[-2:])
-        weights = hardness_weights(z, head.eps)
-        loss_seg, loss_hl = hardness_losses(weights, pixel_losses, head.loss_weight)
-        head._log(z, weights, pixel_losses)  # the head's own scalars / images, same keys
-        return {"loss_sem_seg": loss_seg, "loss_hardness": loss_hl}
 
     def forward_train(self, labeled: List[dict], unlabeled: List[dict], iteration: int):
         """One U2PL iteration (see the class docstring); returns the loss dict."""
