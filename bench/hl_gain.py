@@ -16,20 +16,17 @@ also reported as group means.
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tabulate import tabulate
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-from hardseg.data.datasets.hardshapes import (  # noqa: E402
-    HARDSHAPES_CLASSES,
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _runs  # noqa: E402
+from _runs import (  # noqa: E402
     HARDSHAPES_SMALL_CLASS_IDS,
     HARDSHAPES_THIN_CLASS_IDS,
+    run_one,
+    summarize,
 )
 
 PAIRS = {
@@ -46,155 +43,26 @@ PAIRS = {
         "configs/hardshapes/pspnet_R18_os8_hl_bs8_600it.yaml",
     ),
 }
-DATASET = "hardshapes_sem_seg_val"
-
-
-def run_one(config, seed, iters, out_dir, opts, log):
-    """Train + evaluate one config; returns the metrics dict (``sem_seg`` results)."""
-    cmd = [
-        sys.executable,
-        os.path.join(REPO, "tools/train_net.py"),
-        "--config-file",
-        os.path.join(REPO, config),
-        "SEED",
-        str(seed),
-        "SOLVER.MAX_ITER",
-        str(iters),
-        "SOLVER.CHECKPOINT_PERIOD",
-        str(10**9),
-        "OUTPUT_DIR",
-        out_dir,
-        *opts,
-    ]
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-    start = time.perf_counter()
-    with open(log, "w") as f:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {log}")
-    with open(os.path.join(out_dir, "inference", DATASET, "sem_seg_metrics.json")) as f:
-        metrics = json.load(f)
-    metrics = metrics.get("sem_seg", metrics)
-    metrics["wall_s"] = time.perf_counter() - start
-    return metrics
-
-
-def class_iou(metrics):
-    return [float(metrics[f"IoU-{c}"]) for c in HARDSHAPES_CLASSES]
-
-
-def _mean_std(values):
-    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
-
-
-def summarize(runs):
-    """``runs[variant][seed] -> metrics`` -> per-variant means/stds of per-class IoU, mIoU and
-    the thin / small group means."""
-    out = {}
-    for variant, by_seed in runs.items():
-        per_seed = [class_iou(m) for m in by_seed.values()]
-        groups = {
-            "mIoU": [statistics.mean(x) for x in per_seed],
-            "thin_mIoU": [
-                statistics.mean(x[i] for i in HARDSHAPES_THIN_CLASS_IDS) for x in per_seed
-            ],
-            "small_mIoU": [
-                statistics.mean(x[i] for i in HARDSHAPES_SMALL_CLASS_IDS) for x in per_seed
-            ],
-            "pACC": [float(m["pACC"]) for m in by_seed.values()],
-        }
-        out[variant] = {
-            "per_class_mean": {
-                c: _mean_std([x[i] for x in per_seed])[0] for i, c in enumerate(HARDSHAPES_CLASSES)
-            },
-            "per_class_std": {
-                c: _mean_std([x[i] for x in per_seed])[1] for i, c in enumerate(HARDSHAPES_CLASSES)
-            },
-            **{k: _mean_std(v)[0] for k, v in groups.items()},
-            **{k + "_std": _mean_std(v)[1] for k, v in groups.items()},
-            **{k + "_per_seed": v for k, v in groups.items()},
-        }
-    return out
 
 
 def table(summary):
-    rows = []
-    names = list(HARDSHAPES_CLASSES) + ["thin_mIoU", "small_mIoU", "mIoU", "pACC"]
-    for name in names:
-        row = [name]
-        for variant in ("baseline", "hl"):
-            s = summary[variant]
-            mean = s["per_class_mean"].get(name, s.get(name))
-            std = s["per_class_std"].get(name, s.get(name + "_std"))
-            row.append(f"{mean:.2f} ± {std:.2f}")
-        b = summary["baseline"]["per_class_mean"].get(name, summary["baseline"].get(name))
-        h = summary["hl"]["per_class_mean"].get(name, summary["hl"].get(name))
-        row.append(f"{h - b:+.2f}")
-        rows.append(row)
-    return tabulate(rows, headers=["class / group", "baseline", "HL", "HL - baseline"])
+    return _runs.table(
+        summary,
+        columns=[("baseline", "baseline"), ("hl", "HL")],
+        deltas=[("hl", "baseline", "HL - baseline")],
+    )
 
 
 def chart(summary, path):
     """Per-class IoU bars (mean over seeds, std as error bars), baseline vs HL."""
-    names = list(HARDSHAPES_CLASSES) + ["thin", "small", "mIoU"]
-
-    def values(v, key):
-        s = summary[v]
-        extra = {"thin": "thin_mIoU", "small": "small_mIoU", "mIoU": "mIoU"}
-        return [
-            s[key].get(n) if n in s[key] else s[extra[n] + ("_std" if key.endswith("std") else "")]
-            for n in names
-        ]
-
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # no matplotlib: plain bars with PIL
-        return _chart_pil(
-            names, values("baseline", "per_class_mean"), values("hl", "per_class_mean"), path
-        )
-    x = range(len(names))
-    fig, ax = plt.subplots(figsize=(10, 4))
-    for k, (variant, color) in enumerate((("baseline", "tab:gray"), ("hl", "tab:red"))):
-        ax.bar(
-            [i + (k - 0.5) * 0.4 for i in x],
-            values(variant, "per_class_mean"),
-            0.4,
-            yerr=values(variant, "per_class_std"),
-            color=color,
-            label=variant,
-            capsize=2,
-        )
-    ax.set_xticks(list(x))
-    ax.set_xticklabels(names)
-    ax.set_ylabel("IoU (%)")
-    ax.set_title("hardshapes val: baseline vs HL (mean ± std over seeds)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
-def _chart_pil(names, baseline, hl, path):
-    """Grouped bars (IoU 0-100) without matplotlib: grey baseline, red HL, class names below."""
-    from PIL import Image, ImageDraw
-
-    w, h, top, bottom, slot = 80 * len(names) + 40, 300, 20, 40, 80
-    img = Image.new("RGB", (w, h), "white")
-    draw = ImageDraw.Draw(img)
-    scale = (h - top - bottom) / 100.0
-    for i, (name, b, v) in enumerate(zip(names, baseline, hl)):
-        x = 20 + i * slot
-        for k, (val, color) in enumerate(((b, (128, 128, 128)), (v, (214, 39, 40)))):
-            x0 = x + 10 + k * 30
-            draw.rectangle([x0, h - bottom - val * scale, x0 + 28, h - bottom], fill=color)
-        draw.text((x + 10, h - bottom + 8), name, fill="black")
-    draw.text((20, 4), "hardshapes val IoU: baseline (grey) vs HL (red)", fill="black")
-    img.save(path)
-    return path
+    return _runs.chart(
+        summary,
+        path,
+        variants=("baseline", "hl"),
+        colors=("tab:gray", "tab:red"),
+        title="hardshapes val: baseline vs HL (mean ± std over seeds)",
+        pil_title="hardshapes val IoU: baseline (grey) vs HL (red)",
+    )
 
 
 def main():

@@ -161,3 +161,54 @@ def test_hl_gain_runs_both_variants_and_writes_json_and_chart(tmp_path):
         and "loss_hardness" not in (out / "baseline_seed0" / "metrics.json").read_text()
     )
     assert (out / "hl_gain.png").stat().st_size > 0
+
+
+def test_semisup_runs_the_arms_from_one_config_and_reports_cost(tmp_path):
+    out = tmp_path / "semisup"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench/semisup.py"),
+            "--arms",
+            "sup_only",
+            "u2pl_hl",
+            "--iters",
+            "6",
+            "--seeds",
+            "0",
+            "--jobs",
+            "2",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    res = json.loads((out / "semisup.json").read_text())
+    assert set(res["runs"]) == {"sup_only", "u2pl_hl"} and not res["failed"]
+    assert res["schedule"]["epoch_iters"] == 1 and res["schedule"]["sup_only_epochs"] == 2
+    for arm in ("sup_only", "u2pl_hl"):
+        s = res["summary"][arm]
+        assert len(s["per_class_mean"]) == len(s["per_class_std"]) == 7
+        assert s["mIoU"] == pytest.approx(sum(s["per_class_mean"].values()) / 7)
+        assert s["iter_time_s"] > 0
+    assert res["cost"]["ratio_vs_sup_only"]["sup_only"] == pytest.approx(1.0)
+    assert res["cost"]["ratio_vs_sup_only"]["u2pl_hl"] > 0
+    # the arms differ only by overrides of the one U2PL config
+    assert res["arms"]["sup_only"]["opts"][-4:] == [
+        "MODEL.META_ARCHITECTURE",
+        "HardSegmentor",
+        "DATASETS.TRAIN_UNLABELED",
+        "()",
+    ]
+    sup_log = (out / "sup_only_seed0" / "metrics.json").read_text()
+    hl_log = (out / "u2pl_hl_seed0" / "metrics.json").read_text()
+    assert "loss_sem_seg_unsup" not in sup_log and "loss_hardness" not in sup_log
+    assert "loss_sem_seg_unsup" in hl_log and "loss_hardness" in hl_log
+    for row in ("class / group", "SupOnly", "U2PL+HL - SupOnly", "mIoU", "cost / SupOnly"):
+        assert row in proc.stdout
+    assert (out / "semisup.png").stat().st_size > 0
