@@ -38,7 +38,8 @@ def param_groups(
     backbone_multiplier: float = 1.0,
 ) -> List[Dict[str, Any]]:
     """One group per trainable parameter (each parameter once): ``lr = base_lr`` times
-    ``backbone_multiplier`` for parameters under ``model.backbone``; weight decay
+    ``backbone_multiplier`` for parameters under a module named ``backbone`` (``model.backbone``,
+    or a wrapped model's such as ``model.student.segmentor.backbone``); weight decay
     ``weight_decay_norm`` for normalisation layers (detectron2's ``FrozenBatchNorm2d`` has no
     parameters), ``weight_decay_embed`` for ``nn.Embedding`` and ``weight_decay`` otherwise."""
     groups, seen = [], set()
@@ -48,7 +49,8 @@ def param_groups(
                 continue
             seen.add(id(p))
             lr = base_lr
-            if module_name == "backbone" or module_name.startswith("backbone."):
+            # a model's backbone, also inside a wrapper (U2PL's student.segmentor.backbone)
+            if "backbone" in module_name.split("."):
                 lr = base_lr * backbone_multiplier
             wd = weight_decay
             if isinstance(module, _NORMS):

@@ -1,0 +1,38 @@
+# Turn a per-pixel training loader config (semantic.py + a dataset file) into the two-stream
+# (labeled + unlabeled) loader of semi-supervised models: the LazyConfig twin of
+# DATASETS.TRAIN_UNLABELED + SOLVER.IMS_PER_BATCH_UNLABELED (hardseg.data.semisup_loader).
+from detectron2.config import LazyCall as L
+from detectron2.data import get_detection_dataset_dicts
+from detectron2.data import transforms as T
+
+from hardseg.data import SemanticDatasetMapper
+from hardseg.data.semisup_loader import build_two_stream_loader
+
+
+def two_stream_loader(train, total_batch_size_unlabeled):
+    """A ``build_two_stream_loader`` config from ``train`` (a ``build_detection_train_loader``
+    config whose mapper augmentations are [resize, category-area crop, flip]): the labeled stream
+    keeps ``train``'s dataset, mapper, batch and workers; the unlabeled stream
+    (``unlabeled_dataset.names`` left to set) reads no label and gets the same resize and flip
+    with the plain crop of the same size, as ``unlabeled_weak_augmentations`` does for YAML."""
+    resize, crop, flip = train.mapper.augmentations
+    return L(build_two_stream_loader)(
+        dataset=train.dataset,
+        unlabeled_dataset=L(get_detection_dataset_dicts)(names="???", filter_empty=False),
+        mapper=train.mapper,
+        unlabeled_mapper=L(SemanticDatasetMapper)(
+            is_train=False,  # no label read; the augmentations are the training ones
+            augmentations=[
+                resize,
+                L(T.RandomCrop)(crop_type=crop.crop_type, crop_size=crop.crop_size),
+                flip,
+            ],
+            image_format=train.mapper.image_format,
+            num_classes=train.mapper.num_classes,
+            ignore_value=train.mapper.ignore_value,
+        ),
+        total_batch_size=train.total_batch_size,
+        total_batch_size_unlabeled=total_batch_size_unlabeled,
+        aspect_ratio_grouping=train.aspect_ratio_grouping,
+        num_workers=train.num_workers,
+    )
