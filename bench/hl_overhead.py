@@ -52,55 +52,16 @@ CONFIGS = {
 
 
 def measure_here(config_file, opts, batch, size, iters, warmup):
-    """Measure one config in this process (the worker side of :func:`measure`): parameters,
-    median training-step time, peak memory, median inference time per image."""
-    import resource
-
-    import torch
-
-    from detectron2.modeling import build_model
-    from detectron2.utils.events import EventStorage
-
+    """Measure one config in this process (the worker side of :func:`measure`) with
+    ``bench/model_cost.py``'s ``measure`` (no FLOP count): parameters, median training-step time,
+    peak memory, median inference time per image."""
     sys.path.insert(0, os.path.join(REPO, "bench"))
-    import hardseg  # noqa: F401  (registers HardSeg's models)
-    from hardseg.engine import setup_cfg
-    from model_cost import _batch, _median_time
+    from model_cost import measure as measure_cost
 
-    cfg = setup_cfg(config_file, list(opts))
-    device = torch.device(cfg.MODEL.DEVICE)
-    model = build_model(cfg)
-    data = _batch(batch, *size, cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES, device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-
-    def train_step():
-        with EventStorage():
-            loss = sum(model(data).values())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    model.train()
-    step = _median_time(train_step, iters, warmup, device)
-    model.eval()
-    with torch.no_grad():
-        infer = _median_time(lambda: model([{"image": data[0]["image"]}]), iters, warmup, device)
-    if device.type == "cuda":
-        peak_mb, kind = torch.cuda.max_memory_allocated(device) / 2**20, "CUDA max allocated"
-    else:
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-        kind = "process peak RSS"
-    return {
-        "config": os.path.relpath(config_file, REPO),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "threads": torch.get_num_threads(),
-        "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
-        "train_step_s": step,
-        "inference_s_per_image": infer,
-        "peak_memory_MB": peak_mb,
-        "peak_memory_kind": kind,
-    }
+    res = measure_cost(config_file, list(opts), batch, tuple(size), iters, warmup, flops=False)
+    keys = ["device_name", "threads", "params_M", "train_step_s", "inference_s_per_image"]
+    keys += ["peak_memory_MB", "peak_memory_kind"]
+    return {"config": os.path.relpath(config_file, REPO), **{k: res[k] for k in keys}}
 
 
 def measure(config, args):

@@ -54,11 +54,15 @@ class PerPixelLossMixin:
         return {n: maps[n] for n in self.required_loss_inputs}
 
     def upsample(self, predictions: torch.Tensor) -> torch.Tensor:
-        """(N, K, H/s, W/s) -> (N, K, H, W), bilinear, as the loss and inference see them."""
+        """(N, K, H/s, W/s) -> (N, K, H, W), bilinear, as the loss and inference see them; with
+        the head's ``align_corners`` attribute where it has one (PSPNet, FCN), else False."""
         if self.common_stride == 1:
             return predictions
         return F.interpolate(
-            predictions, scale_factor=self.common_stride, mode="bilinear", align_corners=False
+            predictions,
+            scale_factor=self.common_stride,
+            mode="bilinear",
+            align_corners=getattr(self, "align_corners", False),
         )
 
     def pixel_loss(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -135,18 +135,6 @@ class PSPNetHead(PerPixelLossMixin, nn.Module):
             "predictor_init_std": cfg.MODEL.HARDNESS.PREDICTOR_INIT_STD,
         }
 
-    def upsample(self, predictions: torch.Tensor) -> torch.Tensor:
-        """(N, K, h, w) -> (N, K, h * s, w * s), s = ``common_stride``, bilinear with the head's
-        ``align_corners`` (loss and inference)."""
-        if self.common_stride == 1:
-            return predictions
-        return F.interpolate(
-            predictions,
-            scale_factor=self.common_stride,
-            mode="bilinear",
-            align_corners=self.align_corners,
-        )
-
     def layers(self, features: Dict[str, torch.Tensor]) -> torch.Tensor:
         """features[in_feature] (N, C, h, w) -> sem_seg_logits (N, K, h, w)."""
         x = features[self.in_feature]
