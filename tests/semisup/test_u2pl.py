@@ -151,6 +151,10 @@ def test_clear_errors(model):
         build_model(tiny_cfg("MODEL.SEMISUP.EPOCH_ITERS", 0, config=CONFIG))
     with pytest.raises(ValueError, match="EMBED_IN_FEATURE"):
         build_model(tiny_cfg("MODEL.SEMISUP.U2PL.EMBED_IN_FEATURE", "res5", config=CONFIG))
+    with pytest.raises(ValueError, match="'HardMaskFormer': U2PL wraps per-pixel models"):
+        build_model(
+            tiny_cfg("MODEL.SEMISUP.STUDENT_META_ARCHITECTURE", "HardMaskFormer", config=CONFIG)
+        )
     model.train()
     with pytest.raises(ValueError, match="DATASETS.TRAIN_UNLABELED"), EventStorage(0):
         model(random_batch(2, 32, 32))

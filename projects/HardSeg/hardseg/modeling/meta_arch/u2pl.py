@@ -63,6 +63,7 @@ from ..semisup.reliability import (
 from ..semisup.rep_head import RepresentationHead, SegmentorWithEmbed, embed_input_module
 from ..semisup.strong_aug import MIX_MODES, mix_unlabeled_batch
 from ..sync_bn import sync_bn_fallback
+from .hard_segmentor import HardSegmentor
 
 __all__ = ["U2PL", "build_segmentor_with_embed"]
 
@@ -84,6 +85,12 @@ def build_segmentor_with_embed(cfg) -> SegmentorWithEmbed:
     inner.defrost()
     inner.MODEL.META_ARCHITECTURE = name
     segmentor = META_ARCH_REGISTRY.get(name)(inner)
+    if not isinstance(segmentor, HardSegmentor):
+        raise ValueError(
+            f"MODEL.SEMISUP.STUDENT_META_ARCHITECTURE={name!r}: U2PL wraps per-pixel models "
+            "(HardSegmentor and its subclasses, whose head has layers() / losses()); "
+            "mask-classification models such as HardMaskFormer are not supported yet."
+        )
     u = cfg.MODEL.SEMISUP.U2PL
     _, channels = embed_input_module(segmentor.sem_seg_head, u.EMBED_IN_FEATURE)
     rep_head = RepresentationHead(channels, u.EMBED_DIM, u.EMBED_DROPOUT, u.EMBED_NORM)
