@@ -17,8 +17,25 @@ def _losses_logged(output_dir):
 
 def test_yaml_train_then_eval_only_with_and_without_hl(tmp_path):
     out = tmp_path / "yaml"
-    run_tool("train_net.py", "--config-file", HL_YAML, "SOLVER.MAX_ITER", 4, "OUTPUT_DIR", out)
+    run_tool(
+        "train_net.py",
+        "--config-file",
+        HL_YAML,
+        "SOLVER.MAX_ITER",
+        4,
+        "MODEL.HARDNESS.VIS_PERIOD",
+        2,
+        "OUTPUT_DIR",
+        out,
+    )
     assert {"loss_sem_seg", "loss_hardness", "loss_aux"} <= _losses_logged(out)
+    # the hardness map reaches TensorBoard as an image (iterations 0 and 2), with its scalars
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(out), size_guidance={"images": 0}).Reload()
+    assert "hardness/map | pixel loss" in events.Tags()["images"]
+    assert len(events.Images("hardness/map | pixel loss")) == 2
+    assert "hardness/weight_ratio" in events.Tags()["scalars"]
     trained = read_metrics(out)["sem_seg"]["mIoU"]
     ev = tmp_path / "eval"
     run_tool(
