@@ -6,9 +6,8 @@ from typing import Dict, List
 import numpy as np
 import torch
 
-from detectron2.structures import ImageList
-
 from ..data.mappers import read_label_map
+from ..modeling.preprocess import normalize_and_pad
 from .visualize import prediction_panel, upscale
 
 
@@ -28,10 +27,12 @@ def hardness_maps(model, batched_inputs: List[Dict]) -> List[torch.Tensor]:
     width) float tensor per input (mapper dicts with ``image`` (3, H, W)); computed on the whole
     padded image like training, then cropped and resized to ``height`` x ``width``."""
     head = _hardness_head(model)
-    images = [
-        (x["image"].to(model.device) - model.pixel_mean) / model.pixel_std for x in batched_inputs
-    ]
-    images = ImageList.from_tensors(images, model.backbone.size_divisibility)
+    images = normalize_and_pad(
+        [x["image"] for x in batched_inputs],
+        model.pixel_mean,
+        model.pixel_std,
+        model.backbone.size_divisibility,
+    )
     maps = head.hardness(model.backbone(images.tensor), images.tensor.shape[-2:])
     out = []
     for m, (h, w), x in zip(maps, images.image_sizes, batched_inputs):

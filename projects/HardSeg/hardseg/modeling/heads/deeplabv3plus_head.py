@@ -2,6 +2,8 @@
 
 from typing import Dict
 
+import torch
+from torch.nn import functional as F
 from detectron2.config import configurable
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
@@ -72,3 +74,37 @@ class DeepLabV3PlusPerPixelHead(PerPixelLossMixin, DeepLabV3PlusHead):
         # LOSS_TYPE or the weighted sum LOSSES/LOSS_WEIGHTS, with MODEL.SEM_SEG_LOSS options.
         ret["loss_type"] = loss_spec_from_config(cfg)
         return ret
+
+    # detectron2's forward (it also serves ``decoder_only``), not PerPixelLossMixin's.
+    forward = DeepLabV3PlusHead.forward
+
+    @property
+    def feature_channels(self) -> Dict[str, int]:
+        """Channels of the features ``layers(..., return_features=True)`` returns."""
+        out = {}
+        fuse = self.decoder[self.in_features[0]]["fuse_conv"]
+        if fuse is not None:
+            out["decoder_concat"] = fuse[0].in_channels
+        if not self.decoder_only:
+            out["pre_classifier"] = self.predictor.in_channels
+        return out
+
+    def layers(self, features: Dict[str, torch.Tensor], *, return_features: bool = False):
+        """detectron2's ``DeepLabV3PlusHead.layers``: ``features`` -> ``sem_seg_logits`` (N, K,
+        H/s, W/s). With ``return_features``, ``(logits, {"decoder_concat": (N, C_proj + C_aspp,
+        H/s, W/s), "pre_classifier": (N, C, H/s, W/s)})``: the input of the finest stage's fuse
+        conv ([projected low-level feature, upsampled coarser output]) and of the predictor."""
+        taps = {}
+        for f in self.in_features[::-1]:  # from low to high resolution
+            proj_x = self.decoder[f]["project_conv"](features[f])
+            if self.decoder[f]["fuse_conv"] is None:  # the ASPP stage
+                y = proj_x
+            else:
+                y = F.interpolate(y, size=proj_x.size()[2:], mode="bilinear", align_corners=False)
+                y = torch.cat([proj_x, y], dim=1)
+                taps["decoder_concat"] = y
+                y = self.decoder[f]["fuse_conv"](y)
+        if not self.decoder_only:
+            taps["pre_classifier"] = y
+            y = self.predictor(y)
+        return (y, taps) if return_features else y

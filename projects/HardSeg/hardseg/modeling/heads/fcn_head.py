@@ -111,22 +111,23 @@ class FCNHead(PerPixelLossMixin, nn.Module):
             "predictor_init_std": cfg.MODEL.HARDNESS.PREDICTOR_INIT_STD,
         }
 
-    def layers(self, features: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """features[in_feature] (N, C, h, w) -> sem_seg_logits (N, K, h, w)."""
+    @property
+    def feature_channels(self) -> Dict[str, int]:
+        """Channels of the features ``layers(..., return_features=True)`` returns."""
+        return {"pre_classifier": self.predictor.in_channels}
+
+    def layers(self, features: Dict[str, torch.Tensor], *, return_features: bool = False):
+        """features[in_feature] (N, C, h, w) -> sem_seg_logits (N, K, h, w); with
+        ``return_features``, ``(logits, {"pre_classifier": ...})``, the predictor's input."""
         x = features[self.in_feature]
         y = x
         for conv in self.convs:
             y = conv(y)
         if self.conv_cat is not None:
             y = self.conv_cat(torch.cat([x, y], dim=1))
-        return self.predictor(self.dropout(y))
-
-    def forward(self, features: Dict[str, torch.Tensor], targets: Optional[torch.Tensor] = None):
-        """Training: ``(None, {"loss_sem_seg"})``; inference: ``(logits (N, K, h*s, w*s), {})``."""
-        y = self.layers(features)
-        if self.training:
-            return None, self.losses(y, targets)
-        return self.upsample(y), {}
+        y = self.dropout(y)
+        logits = self.predictor(y)
+        return (logits, {"pre_classifier": y}) if return_features else logits
 
 
 def build_aux_head(cfg, input_shape: Dict[str, ShapeSpec]) -> Optional[nn.Module]:

@@ -16,7 +16,7 @@ from detectron2.config import configurable
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 from detectron2.utils.events import get_event_storage
 
-from ..losses import hardness_losses, hardness_weights
+from ..losses import check_pixel_form, hardness_losses, hardness_weights
 from ._common import init_predictor
 
 _SEG = "seg."
@@ -27,16 +27,6 @@ def _rename_prefix(state_dict, old: str, new: str, skip=()) -> None:
     """In place: every key starting with ``old`` (and none of ``skip``) -> ``new`` + rest."""
     for key in [k for k in state_dict if k.startswith(old) and not k.startswith(tuple(skip))]:
         state_dict[new + key[len(old) :]] = state_dict.pop(key)
-
-
-def _without_pixel_form(head) -> list:
-    """Names of the loss terms of ``head`` that have no per-pixel form ([] if all have one)."""
-    loss = getattr(head, "loss", None)
-    if loss is None:
-        return [None]
-    if hasattr(loss, "without_pixel_form"):  # a weighted sum of losses
-        return list(loss.without_pixel_form())
-    return [] if hasattr(loss, "pixel_loss") else [getattr(head, "loss_type", type(loss).__name__)]
 
 
 @SEM_SEG_HEADS_REGISTRY.register()
@@ -93,19 +83,13 @@ class HardnessHead(nn.Module):
         """
         super().__init__()
         name = type(head).__name__
-        for attr in ("layers", "pixel_loss", "ignore_value"):
+        for attr in ("layers", "pixel_loss", "ignore_value", "loss"):
             if not hasattr(head, attr):
                 raise ValueError(
                     f"HardnessHead wraps per-pixel heads with the layers()/losses()/pixel_loss() "
                     f"split (hardseg.modeling.heads); {name} has no {attr!r}."
                 )
-        no_pixel_form = _without_pixel_form(head)
-        if no_pixel_form:
-            raise ValueError(
-                f"HL re-weights a per-pixel loss, but the loss of {name} "
-                f"(LOSS_TYPE/LOSSES={getattr(head, 'loss_type', None)!r}): {no_pixel_form} has no "
-                "per-pixel form (no pixel_loss); use per-pixel losses such as 'cross_entropy'."
-            )
+        check_pixel_form(head.loss, getattr(head, "loss_type", None))  # HL re-weights pixel_loss
         predictor = getattr(hl_head, "predictor", None)
         if not isinstance(predictor, nn.Conv2d) or predictor.out_channels != 1:
             raise ValueError(
@@ -170,13 +154,14 @@ class HardnessHead(nn.Module):
         """Extra per-sample maps the decode head's loss needs (see ``PerPixelLossMixin``)."""
         return tuple(getattr(self.seg, "required_loss_inputs", ()))
 
-    def loss_inputs(self, **maps: torch.Tensor):
-        """The decode head's ``loss_inputs`` context (its per-pixel loss reads the maps)."""
-        return self.seg.loss_inputs(**maps)
+    @property
+    def feature_channels(self) -> Dict[str, int]:
+        """The decode head's ``feature_channels``."""
+        return dict(getattr(self.seg, "feature_channels", {}))
 
-    def layers(self, features: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """The decode head's logits (N, K, h, w)."""
-        return self.seg.layers(features)
+    def layers(self, features: Dict[str, torch.Tensor], *, return_features: bool = False):
+        """The decode head's ``layers`` (logits (N, K, h, w), and its features if asked)."""
+        return self.seg.layers(features, return_features=return_features)
 
     def hardness_logits(self, features: Dict[str, torch.Tensor], size) -> torch.Tensor:
         """HL logits z (N, H, W) float32 at ``size`` = (H, W), from detached ``features``."""
@@ -191,37 +176,53 @@ class HardnessHead(nn.Module):
         analysis in any mode (inference never calls it)."""
         return torch.sigmoid(self.hardness_logits(features, size))
 
-    def forward(self, features: Dict[str, torch.Tensor], targets: Optional[torch.Tensor] = None):
+    def forward(self, features: Dict[str, torch.Tensor], targets=None, *, loss_inputs=None):
         """
         Args:
             features: backbone outputs, ``name -> (N, C, H/s, W/s)``.
             targets: (N, H, W) int64 in training.
+            loss_inputs: the decode head's extra loss maps (see :meth:`losses`).
         Returns:
             training: ``(None, {"loss_sem_seg", "loss_hardness"})``; inference: the decode head's
             ``(logits (N, K, H, W), {})`` (the HL branch is not run).
         """
         if not self.training:
             return self.seg(features, targets)
-        return None, self.weighted_losses(self.seg.layers(features), features, targets)
+        logits = self.seg.layers(features)
+        return None, self.losses(logits, targets, features=features, loss_inputs=loss_inputs)
 
-    def weighted_losses(
-        self, logits: torch.Tensor, features: Dict[str, torch.Tensor], targets: torch.Tensor
+    def losses(
+        self,
+        logits: torch.Tensor,
+        targets: torch.Tensor,
+        *,
+        features: Dict[str, torch.Tensor],
+        pixel_weights: Optional[torch.Tensor] = None,
+        loss_inputs: Optional[Dict[str, torch.Tensor]] = None,
     ) -> Dict[str, torch.Tensor]:
-        """The HL objective for decode-head ``logits`` computed elsewhere (the forward above, or
-        a wrapper such as U2PL that runs the decode head on a larger batch and passes the labeled
-        rows).
+        """The HL objective for decode-head ``logits`` (from :meth:`layers`; a wrapper such as
+        U2PL runs the decode head on a larger batch and passes the labeled rows).
 
         Args:
             logits: decode-head logits (N, K, h, w) of the N labeled images.
+            targets: (N, H, W) int64, padded with the ignore value.
             features: backbone outputs of the same N images, ``name -> (N, C, H/s, W/s)``; the HL
                 branch reads them detached.
-            targets: (N, H, W) int64, padded with the ignore value.
+            pixel_weights: not accepted (HL makes its own weights); must be None.
+            loss_inputs: the decode head's extra loss maps, as for any per-pixel head.
         Returns:
             ``{"loss_sem_seg": sum(sg(w) * l), "loss_hardness": -lambda_HL * sum(w * sg(l))}``,
             ``l`` = ``loss_weight`` x the decode head's per-pixel loss (N, H, W) and ``w`` the
             weights of :func:`hardness_weights`, summing to 1 over the N x H x W pixels.
+            ``loss_sem_seg`` equals ``seg.losses(logits, targets, pixel_weights=sg(w))``; ``l``
+            is computed once here because ``loss_hardness`` needs it too.
         """
-        pixel_losses = self.seg.pixel_loss(logits, targets).float() * self.seg.loss_weight
+        if pixel_weights is not None:
+            raise ValueError("HardnessHead computes its own pixel weights; pass none.")
+        if features is None:
+            raise ValueError("HardnessHead.losses needs the backbone features (features=...).")
+        pixel_losses = self.seg.pixel_loss(logits, targets, loss_inputs=loss_inputs)
+        pixel_losses = pixel_losses.float() * self.seg.loss_weight
         z = self.hardness_logits(features, pixel_losses.shape[-2:])
         weights = hardness_weights(z, self.eps)
         loss_seg, loss_hl = hardness_losses(weights, pixel_losses, self.loss_weight)

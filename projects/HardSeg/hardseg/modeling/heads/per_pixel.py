@@ -1,12 +1,13 @@
 """The loss half of HardSeg's per-pixel head contract, shared by every per-pixel head."""
 
-import contextlib
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 from torch.nn import functional as F
 
-from ..losses import WeightedSumLoss, loss_required_inputs
+from ..losses import WeightedSumLoss, check_pixel_form, loss_required_inputs, select_loss_inputs
+
+LossInputs = Optional[Dict[str, torch.Tensor]]
 
 
 class PerPixelLossMixin:
@@ -19,39 +20,28 @@ class PerPixelLossMixin:
     ``loss_spec_from_config(cfg)`` as ``loss_type`` from its ``from_config`` and building
     ``self.loss = build_sem_seg_loss(loss_type, ignore_value)``.
 
-    Losses that need per-sample maps (distance maps, ``loss.required_inputs``) get them through
-    :meth:`loss_inputs`, which the meta-architecture enters around the head's forward.
+    Everything a loss needs arrives as an argument (the head keeps no per-batch state):
+    ``loss_inputs`` holds the per-sample maps named by :attr:`required_loss_inputs` (distance
+    maps from the mapper, padded like the targets) and ``pixel_weights`` turns the mean loss into
+    a weighted sum over pixels (HL).
 
     Shapes: ``predictions`` (N, K, H/s, W/s) with s = ``common_stride``; ``targets`` (N, H, W)
-    int64 in [0, K) or the ignore value; extra maps (N, H, W) or (N, K, H, W) at target size.
+    int64 in [0, K) or the ignore value; extra maps (N, H, W) or (N, K, H, W) at target size;
+    ``pixel_weights`` (N, H, W).
     """
+
+    def forward(self, features: Dict[str, torch.Tensor], targets=None, *, loss_inputs=None):
+        """Training: ``(None, losses)``; inference: ``(logits (N, K, H, W), {})`` (upsampled).
+        Meta-architectures call :meth:`layers` and :meth:`losses` themselves."""
+        y = self.layers(features)
+        if self.training:
+            return None, self.losses(y, targets, loss_inputs=loss_inputs)
+        return self.upsample(y), {}
 
     @property
     def required_loss_inputs(self) -> tuple:
         """Names of the extra maps the configured loss needs (e.g. ``("signed_dist",)``)."""
         return loss_required_inputs(self.loss)
-
-    @contextlib.contextmanager
-    def loss_inputs(self, **maps: torch.Tensor):
-        """Within the block, :meth:`losses` and :meth:`pixel_loss` pass ``maps`` (padded like the
-        targets) to the losses that require them."""
-        previous = getattr(self, "_loss_inputs", None)
-        self._loss_inputs = maps
-        try:
-            yield self
-        finally:
-            self._loss_inputs = previous
-
-    def _extra_inputs(self) -> Dict[str, torch.Tensor]:
-        maps = getattr(self, "_loss_inputs", None) or {}
-        missing = [n for n in self.required_loss_inputs if n not in maps]
-        if missing:
-            raise ValueError(
-                f"the loss {self.loss_type!r} needs {missing} (N, ...) from the batch; the "
-                "SemanticDatasetMapper computes them when the configured losses need them, and "
-                "HardSegmentor passes them through head.loss_inputs(...)."
-            )
-        return {n: maps[n] for n in self.required_loss_inputs}
 
     def upsample(self, predictions: torch.Tensor) -> torch.Tensor:
         """(N, K, H/s, W/s) -> (N, K, H, W), bilinear, as the loss and inference see them; with
@@ -65,41 +55,48 @@ class PerPixelLossMixin:
             align_corners=getattr(self, "align_corners", False),
         )
 
-    def pixel_loss(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def pixel_loss(
+        self, predictions: torch.Tensor, targets: torch.Tensor, *, loss_inputs: LossInputs = None
+    ) -> torch.Tensor:
         """Per-pixel loss map (N, H, W), 0 at ignored pixels, not multiplied by ``loss_weight``
         (for a weighted sum: ``sum_k lambda_k pixel_loss_k``).
 
         Raises:
             TypeError: the configured loss (or a term of the sum) has no per-pixel form (e.g.
                 Dice, Lovász).
+            ValueError: ``loss_inputs`` lacks a map the loss needs.
         """
-        no_form = (
-            self.loss.without_pixel_form()
-            if isinstance(self.loss, WeightedSumLoss)
-            else ([] if hasattr(self.loss, "pixel_loss") else [self.loss_type])
-        )
-        if no_form:
-            raise TypeError(
-                f"MODEL.SEM_SEG_HEAD.LOSS_TYPE/LOSSES={_names(self.loss_type)!r}: {no_form} "
-                "has no per-pixel form; use losses that define pixel_loss (e.g. 'cross_entropy', "
-                "'focal', 'ohem_cross_entropy')."
-            )
-        return self.loss.pixel_loss(self.upsample(predictions), targets, **self._extra_inputs())
+        check_pixel_form(self.loss, self.loss_type)
+        extra = select_loss_inputs(self.loss, loss_inputs)
+        return self.loss.pixel_loss(self.upsample(predictions), targets, **extra)
 
-    def losses(self, predictions: torch.Tensor, targets: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """``{"loss_sem_seg": loss_weight * loss}`` for one loss; for a weighted sum of several,
-        one key per term, ``{"loss_sem_seg_<name>": loss_weight * lambda_k * L_k}``."""
+    def losses(
+        self,
+        predictions: torch.Tensor,
+        targets: torch.Tensor,
+        *,
+        pixel_weights: Optional[torch.Tensor] = None,
+        loss_inputs: LossInputs = None,
+        features=None,
+    ) -> Dict[str, torch.Tensor]:
+        """The head's training losses.
+
+        Without ``pixel_weights``: ``{"loss_sem_seg": loss_weight * loss}`` for one loss; for a
+        weighted sum of several, one key per term, ``{"loss_sem_seg_<name>": loss_weight *
+        lambda_k * L_k}``. With ``pixel_weights`` w (N, H, W): ``{"loss_sem_seg": sum(w *
+        loss_weight * pixel_loss)}`` in float32 (the caller decides whether w carries gradient).
+
+        ``features`` (the backbone outputs) is accepted so that every head is called the same
+        way; plain heads do not read it (HL's wrapper does).
+        """
+        if pixel_weights is not None:
+            pixels = self.pixel_loss(predictions, targets, loss_inputs=loss_inputs)
+            return {"loss_sem_seg": (pixel_weights * (pixels.float() * self.loss_weight)).sum()}
         logits = self.upsample(predictions)
-        extra = self._extra_inputs()
+        extra = select_loss_inputs(self.loss, loss_inputs)
         if not isinstance(self.loss, WeightedSumLoss):
             return {"loss_sem_seg": self.loss(logits, targets, **extra) * self.loss_weight}
         terms = self.loss(logits, targets, **extra)
         if len(terms) == 1:
             return {"loss_sem_seg": next(iter(terms.values())) * self.loss_weight}
         return {f"loss_sem_seg_{name}": v * self.loss_weight for name, v in terms.items()}
-
-
-def _names(loss_type):
-    if isinstance(loss_type, str):
-        return loss_type
-    return [t["name"] for t in loss_type]

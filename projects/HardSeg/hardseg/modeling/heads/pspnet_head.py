@@ -135,8 +135,15 @@ class PSPNetHead(PerPixelLossMixin, nn.Module):
             "predictor_init_std": cfg.MODEL.HARDNESS.PREDICTOR_INIT_STD,
         }
 
-    def layers(self, features: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """features[in_feature] (N, C, h, w) -> sem_seg_logits (N, K, h, w)."""
+    @property
+    def feature_channels(self) -> Dict[str, int]:
+        """Channels of the features ``layers(..., return_features=True)`` returns."""
+        return {"pre_classifier": self.predictor.in_channels}
+
+    def layers(self, features: Dict[str, torch.Tensor], *, return_features: bool = False):
+        """features[in_feature] (N, C, h, w) -> sem_seg_logits (N, K, h, w); with
+        ``return_features``, ``(logits, {"pre_classifier": (N, channels, h, w)})``, the
+        predictor's input."""
         x = features[self.in_feature]
         size = x.shape[-2:]
         branches = [x]
@@ -145,12 +152,6 @@ class PSPNetHead(PerPixelLossMixin, nn.Module):
             branches.append(
                 F.interpolate(y, size=size, mode="bilinear", align_corners=self.align_corners)
             )
-        y = self.bottleneck(torch.cat(branches, dim=1))
-        return self.predictor(self.dropout(y))
-
-    def forward(self, features: Dict[str, torch.Tensor], targets: Optional[torch.Tensor] = None):
-        """Training: ``(None, {"loss_sem_seg"})``; inference: ``(logits (N, K, h*s, w*s), {})``."""
-        y = self.layers(features)
-        if self.training:
-            return None, self.losses(y, targets)
-        return self.upsample(y), {}
+        y = self.dropout(self.bottleneck(torch.cat(branches, dim=1)))
+        logits = self.predictor(y)
+        return (logits, {"pre_classifier": y}) if return_features else logits

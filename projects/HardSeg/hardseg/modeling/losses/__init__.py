@@ -1,7 +1,10 @@
 from .build import (
     SEM_SEG_LOSS_REGISTRY,
+    NoPixelFormError,
     WeightedSumLoss,
     build_sem_seg_loss,
+    check_pixel_form,
+    select_loss_inputs,
     distance_maps_for_losses,
     loss_required_inputs,
     loss_spec_from_config,

@@ -5,7 +5,7 @@ A head's loss is configured by ``MODEL.SEM_SEG_HEAD.LOSS_TYPE`` (one loss) or
 options of each loss under ``MODEL.SEM_SEG_LOSS.<NAME>`` (see ``hardseg/config/losses.py``).
 """
 
-from typing import Dict, List, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -37,6 +37,9 @@ __all__ = [
     "build_sem_seg_loss",
     "loss_spec_from_config",
     "loss_required_inputs",
+    "check_pixel_form",
+    "select_loss_inputs",
+    "NoPixelFormError",
     "WeightedSumLoss",
 ]
 
@@ -116,15 +119,62 @@ def loss_required_inputs(loss: nn.Module) -> tuple:
     return tuple(getattr(loss, "required_inputs", ()))
 
 
-def _call(loss: nn.Module, method: str, logits, targets, inputs: Dict[str, torch.Tensor]):
+class NoPixelFormError(TypeError, ValueError):
+    """A loss (or a term of a weighted sum) has no per-pixel form. A TypeError when a head is
+    asked for its per-pixel loss, a ValueError when a wrapper (HL) is configured with it."""
+
+
+def losses_without_pixel_form(loss: nn.Module, loss_type=None) -> List[str]:
+    """Names of the terms of ``loss`` that have no ``pixel_loss`` ([] when all have one);
+    ``loss_type`` (a name or a spec list) names a single loss."""
+    if isinstance(loss, WeightedSumLoss):
+        return [n for n, m in zip(loss.names, loss.modules_) if not hasattr(m, "pixel_loss")]
+    if hasattr(loss, "pixel_loss"):
+        return []
+    if isinstance(loss_type, str):
+        return [loss_type]
+    if loss_type:
+        return [t["name"] for t in loss_type]
+    return [type(loss).__name__]
+
+
+def check_pixel_form(loss: nn.Module, loss_type=None) -> None:
+    """Raise :class:`NoPixelFormError` naming the terms of ``loss`` without a per-pixel form."""
+    no_form = losses_without_pixel_form(loss, loss_type)
+    if no_form:
+        raise NoPixelFormError(
+            f"MODEL.SEM_SEG_HEAD.LOSS_TYPE/LOSSES={_spec_names(loss_type)!r}: {no_form} have no "
+            "per-pixel form; use losses that define pixel_loss (e.g. 'cross_entropy', 'focal', "
+            "'ohem_cross_entropy')."
+        )
+
+
+def select_loss_inputs(loss: nn.Module, inputs: Optional[Dict[str, torch.Tensor]]):
+    """The extra maps ``loss`` needs (its ``required_inputs``), taken from ``inputs``.
+
+    Raises:
+        ValueError: naming the maps that ``inputs`` lacks.
+    """
+    inputs = inputs or {}
     needed = loss_required_inputs(loss)
     missing = [n for n in needed if n not in inputs]
     if missing:
         raise ValueError(
-            f"{type(loss).__name__} needs {missing}: SemanticDatasetMapper computes these maps "
-            "when the configured losses need them, and the meta-arch passes them to the head."
+            f"{type(loss).__name__} needs {missing} (N, ...) in loss_inputs: the training mapper "
+            "(SemanticDatasetMapper) computes these maps when the configured losses need them, "
+            "and the meta-architecture passes them to head.losses(..., loss_inputs=...)."
         )
-    return getattr(loss, method)(logits, targets, **{n: inputs[n] for n in needed})
+    return {n: inputs[n] for n in needed}
+
+
+def _spec_names(loss_type):
+    if loss_type is None or isinstance(loss_type, str):
+        return loss_type
+    return [t["name"] for t in loss_type]
+
+
+def _call(loss: nn.Module, method: str, logits, targets, inputs: Dict[str, torch.Tensor]):
+    return getattr(loss, method)(logits, targets, **select_loss_inputs(loss, inputs))
 
 
 class WeightedSumLoss(nn.Module):
@@ -151,21 +201,17 @@ class WeightedSumLoss(nn.Module):
 
     @property
     def has_pixel_loss(self) -> bool:
-        return all(hasattr(m, "pixel_loss") for m in self.modules_)
+        return not losses_without_pixel_form(self)
 
     def without_pixel_form(self) -> List[str]:
-        return [n for n, m in zip(self.names, self.modules_) if not hasattr(m, "pixel_loss")]
+        return losses_without_pixel_form(self)
 
     def forward(self, logits, targets, **inputs) -> Dict[str, torch.Tensor]:
         return {n: w * _call(m, "forward", logits, targets, inputs) for n, w, m in self.terms}
 
     def pixel_loss(self, logits, targets, **inputs) -> torch.Tensor:
         """(N, H, W) ``sum_k lambda_k pixel_loss_k``."""
-        if not self.has_pixel_loss:
-            raise TypeError(
-                f"the loss terms {self.without_pixel_form()} have no per-pixel form, so their "
-                "weighted sum has none either."
-            )
+        check_pixel_form(self, [{"name": n} for n in self.names])
         return sum(w * _call(m, "pixel_loss", logits, targets, inputs) for n, w, m in self.terms)
 
 

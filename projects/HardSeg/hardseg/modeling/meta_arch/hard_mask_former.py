@@ -27,6 +27,7 @@ from ..mask_former import (
     semantic_inference,
     semantic_mask_targets,
 )
+from ..preprocess import normalize_and_pad
 from ..sync_bn import sync_bn_fallback
 
 __all__ = ["HardMaskFormer"]
@@ -130,9 +131,12 @@ class HardMaskFormer(nn.Module):
         return self.pixel_mean.device
 
     def forward(self, batched_inputs: List[Dict]):
-        images = [x["image"].to(self.device) for x in batched_inputs]
-        images = [(x - self.pixel_mean) / self.pixel_std for x in images]
-        images = ImageList.from_tensors(images, self.size_divisibility)
+        images = normalize_and_pad(
+            [x["image"] for x in batched_inputs],
+            self.pixel_mean,
+            self.pixel_std,
+            self.size_divisibility,
+        )
         features = self.backbone(images.tensor)
         outputs, mask_features = self.sem_seg_head(features)
         if self.training:

@@ -1,17 +1,12 @@
 """The per-pixel segmentation meta-architecture."""
 
-import contextlib
-
-import torch
-
 from detectron2.config import configurable
 from detectron2.modeling import META_ARCH_REGISTRY, SemanticSegmentor
 from detectron2.modeling.postprocessing import sem_seg_postprocess
-from detectron2.structures import ImageList
 
 from ..heads.fcn_head import build_aux_head
 from ..inference import InferenceConfig, multi_scale_inference, pad_to_divisible
-
+from ..preprocess import batch_loss_inputs, normalize_and_pad, pad_maps
 from ..sync_bn import sync_bn_fallback
 
 
@@ -22,8 +17,12 @@ class HardSegmentor(SemanticSegmentor):
     BN when the model is built where SyncBN cannot run (one process, or CPU), with one log line.
 
     Inputs are the dicts of :class:`hardseg.data.SemanticDatasetMapper`: ``image`` (3, H, W) uint8 or
-    float in the config's ``INPUT.FORMAT``, ``sem_seg`` (H, W) int64 in training; outputs in eval are
-    ``[{"sem_seg": (K, height, width) logits}]``.
+    float in the config's ``INPUT.FORMAT``, ``sem_seg`` (H, W) int64 in training, plus the distance
+    maps the head's loss needs; outputs in eval are ``[{"sem_seg": (K, height, width) logits}]``.
+
+    The head follows HardSeg's per-pixel contract (``hardseg.modeling.heads``): training calls
+    ``head.layers(features)`` then ``head.losses(logits, targets, features=..., loss_inputs=...)``,
+    and the same for the optional auxiliary head.
     """
 
     @configurable
@@ -52,6 +51,13 @@ class HardSegmentor(SemanticSegmentor):
         super().__init__(
             backbone=backbone, sem_seg_head=sem_seg_head, pixel_mean=pixel_mean, pixel_std=pixel_std
         )
+        for head in (sem_seg_head, aux_head):
+            missing = [a for a in ("layers", "losses") if not hasattr(head, a)]
+            if head is not None and missing:
+                raise ValueError(
+                    f"HardSegmentor needs per-pixel heads with layers() and losses() "
+                    f"(hardseg.modeling.heads); {type(head).__name__} has no {missing}."
+                )
         self.aux_head = aux_head
         self.inference_config = inference
         sync_bn_fallback(self, device)
@@ -65,55 +71,40 @@ class HardSegmentor(SemanticSegmentor):
         return ret
 
     def forward(self, batched_inputs):
-        """Training: :meth:`_forward_train`, with the distance maps the head's loss needs.
-        Inference: :meth:`inference` (whole / sliding-window / multi-scale + flip, ``TEST.*``)."""
+        """Training: :meth:`forward_train`. Inference: :meth:`inference` (whole / sliding-window
+        / multi-scale + flip, ``TEST.*``)."""
         if not self.training:
             return self.inference(batched_inputs)
-        with self._head_loss_inputs(batched_inputs):
-            return self._forward_train(batched_inputs)
+        return self.forward_train(batched_inputs)
 
-    def _forward_train(self, batched_inputs):
-        """``SemanticSegmentor.forward``, plus ``loss_aux`` in training when there is an
-        auxiliary head (same normalised, padded images and targets as the decode head)."""
-        if self.aux_head is None:
-            return super().forward(batched_inputs)
-        images = [
-            (x["image"].to(self.device) - self.pixel_mean) / self.pixel_std for x in batched_inputs
-        ]
-        images = ImageList.from_tensors(images, self.backbone.size_divisibility)
-        targets = [x["sem_seg"].to(self.device) for x in batched_inputs]
-        targets = ImageList.from_tensors(
-            targets, self.backbone.size_divisibility, self.sem_seg_head.ignore_value
+    def forward_train(self, batched_inputs):
+        """Normalise and pad the images, pad the targets (ignore value) and the loss maps (0)
+        to the same size; backbone, then the head's ``losses`` (and ``loss_aux`` from the
+        auxiliary head's ``"loss_sem_seg"`` when there is one)."""
+        images = normalize_and_pad(
+            [x["image"] for x in batched_inputs],
+            self.pixel_mean,
+            self.pixel_std,
+            self.backbone.size_divisibility,
         ).tensor
-        features = self.backbone(images.tensor)
-        _, losses = self.sem_seg_head(features, targets)
-        _, aux_losses = self.aux_head(features, targets)
-        losses["loss_aux"] = aux_losses["loss_sem_seg"]
+        size = tuple(images.shape[-2:])
+        head = self.sem_seg_head
+        targets = pad_maps(
+            [x["sem_seg"].to(self.device) for x in batched_inputs], size, head.ignore_value
+        )
+        loss_inputs = batch_loss_inputs(
+            batched_inputs, getattr(head, "required_loss_inputs", ()), size, self.device
+        )
+        features = self.backbone(images)
+        losses = head.losses(
+            head.layers(features), targets, features=features, loss_inputs=loss_inputs
+        )
+        if self.aux_head is not None:
+            aux = self.aux_head.losses(self.aux_head.layers(features), targets, features=features)
+            losses["loss_aux"] = aux["loss_sem_seg"]
         return losses
 
-    def _head_loss_inputs(self, batched_inputs):
-        """Context that hands the head the per-sample maps its loss needs (``signed_dist``,
-        ``dist_penalty`` from the mapper), padded like the targets (with 0)."""
-        needed = getattr(self.sem_seg_head, "required_loss_inputs", ())
-        if not needed:
-            return contextlib.nullcontext()
-        missing = [n for n in needed if n not in batched_inputs[0]]
-        if missing:
-            raise ValueError(
-                f"the head's loss needs {missing} in every input dict; build the training "
-                "loader with SemanticDatasetMapper(cfg, is_train=True), which computes them."
-            )
-        maps = {
-            n: ImageList.from_tensors(
-                [x[n].to(self.device, torch.float32) for x in batched_inputs],
-                self.backbone.size_divisibility,
-                0.0,
-            ).tensor
-            for n in needed
-        }
-        return self.sem_seg_head.loss_inputs(**maps)
-
-    def logits_fn(self, images: torch.Tensor) -> torch.Tensor:
+    def logits_fn(self, images):
         """Normalised images (N, 3, h, w), h and w multiples of ``size_divisibility`` -> logits
         (N, K, h, w): backbone, then the head in inference mode."""
         logits, _ = self.sem_seg_head(self.backbone(images), None)
@@ -126,7 +117,7 @@ class HardSegmentor(SemanticSegmentor):
         fn = pad_to_divisible(self.logits_fn, self.backbone.size_divisibility)
         results = []
         for x in batched_inputs:
-            image = ((x["image"].to(self.device) - self.pixel_mean) / self.pixel_std)[None]
+            image = normalize_and_pad([x["image"]], self.pixel_mean, self.pixel_std).tensor
             logits = multi_scale_inference(fn, image, self.inference_config)[0]
             size = tuple(image.shape[-2:])
             height, width = x.get("height", size[0]), x.get("width", size[1])

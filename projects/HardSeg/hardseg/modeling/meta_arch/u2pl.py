@@ -32,7 +32,6 @@ and why:
   small head's memory. Drop the ``hl.*`` keys to export a plain model.
 """
 
-import contextlib
 import logging
 from typing import Dict, List
 
@@ -42,11 +41,11 @@ from torch.nn import functional as F
 
 from detectron2.config import configurable
 from detectron2.modeling import META_ARCH_REGISTRY
-from detectron2.structures import ImageList
 from detectron2.utils import comm
 from detectron2.utils.events import get_event_storage
 
 from ..heads.hardness_head import HardnessHead
+from ..preprocess import batch_loss_inputs, normalize_and_pad, pad_maps
 from ..semisup.contrastive import NEGATIVE_RULES, u2pl_contrastive_loss
 from ..semisup.ema import copy_parameters_, ema_update_
 from ..semisup.memory_queue import ClassMemoryQueues
@@ -60,7 +59,7 @@ from ..semisup.reliability import (
     u2pl_epoch,
     unreliable_percent,
 )
-from ..semisup.rep_head import RepresentationHead, SegmentorWithEmbed, embed_input_module
+from ..semisup.rep_head import RepresentationHead, SegmentorWithEmbed, embed_in_channels
 from ..semisup.strong_aug import MIX_MODES, mix_unlabeled_batch
 from ..sync_bn import sync_bn_fallback
 from .hard_segmentor import HardSegmentor
@@ -92,7 +91,7 @@ def build_segmentor_with_embed(cfg) -> SegmentorWithEmbed:
             "mask-classification models such as HardMaskFormer are not supported yet."
         )
     u = cfg.MODEL.SEMISUP.U2PL
-    _, channels = embed_input_module(segmentor.sem_seg_head, u.EMBED_IN_FEATURE)
+    channels = embed_in_channels(segmentor.sem_seg_head, u.EMBED_IN_FEATURE)
     rep_head = RepresentationHead(channels, u.EMBED_DIM, u.EMBED_DROPOUT, u.EMBED_NORM)
     sync_bn_fallback(rep_head, cfg.MODEL.DEVICE)
     return SegmentorWithEmbed(segmentor, rep_head, u.EMBED_IN_FEATURE)
@@ -339,37 +338,42 @@ class U2PL(nn.Module):
         targets (N_l, H, W) padded with the ignore value, and a (N_u, H, W) bool mask of the
         unlabeled pixels that belong to an image (not padding)."""
         seg = self.student.segmentor
-        images = [(x["image"].to(self.device) - seg.pixel_mean) / seg.pixel_std for x in labeled]
-        images += [(x["image"].to(self.device) - seg.pixel_mean) / seg.pixel_std for x in unlabeled]
-        images = ImageList.from_tensors(images, seg.backbone.size_divisibility)
+        images = normalize_and_pad(
+            [x["image"] for x in labeled + unlabeled],
+            seg.pixel_mean,
+            seg.pixel_std,
+            seg.backbone.size_divisibility,
+        )
         h, w = images.tensor.shape[-2:]
-        targets = torch.full(
-            (len(labeled), h, w), self.ignore_value, dtype=torch.long, device=self.device
+        targets = pad_maps(
+            [x["sem_seg"].to(self.device) for x in labeled], (h, w), self.ignore_value
         )
         inside = torch.zeros((len(unlabeled), h, w), dtype=torch.bool, device=self.device)
-        for i, x in enumerate(labeled):
-            t = x["sem_seg"].to(self.device)
-            targets[i, : t.shape[0], : t.shape[1]] = t
         for i, (ih, iw) in enumerate(images.image_sizes[len(labeled) :]):
             inside[i, :ih, :iw] = True
         return images.tensor, targets, inside
 
     def _supervised_losses(self, out, targets, labeled, n) -> Dict[str, torch.Tensor]:
         """The student's own head loss (and aux loss) on the labeled rows ``[:n]``; with a
-        :class:`HardnessHead`, the HL-weighted loss and ``loss_hardness`` of
-        :meth:`HardnessHead.weighted_losses` (weights normalised over the labeled rows)."""
+        :class:`HardnessHead`, the HL-weighted loss and ``loss_hardness`` of its ``losses``
+        (weights normalised over the labeled rows)."""
         seg = self.student.segmentor
-        # HardSegmentor hands the head the per-sample maps its loss needs (distance maps)
-        loss_inputs = getattr(seg, "_head_loss_inputs", lambda _: contextlib.nullcontext())
-        with loss_inputs(labeled):
-            if self.hardness:  # HardnessHead's objective on the labeled rows (module docstring)
-                labeled_features = {k: v[:n] for k, v in out["features"].items()}
-                logits = out["sem_seg_logits"][:n]
-                losses = seg.sem_seg_head.weighted_losses(logits, labeled_features, targets)
-            else:
-                losses = dict(seg.sem_seg_head.losses(out["sem_seg_logits"][:n], targets))
+        head = seg.sem_seg_head
+        loss_inputs = batch_loss_inputs(
+            labeled, getattr(head, "required_loss_inputs", ()), targets.shape[-2:], self.device
+        )
+        labeled_features = {k: v[:n] for k, v in out["features"].items()}
+        losses = dict(
+            head.losses(
+                out["sem_seg_logits"][:n],
+                targets,
+                features=labeled_features,  # HL's branch reads them (module docstring)
+                loss_inputs=loss_inputs,
+            )
+        )
         if "aux_logits" in out:
-            losses["loss_aux"] = seg.aux_head.losses(out["aux_logits"][:n], targets)["loss_sem_seg"]
+            aux = seg.aux_head.losses(out["aux_logits"][:n], targets, features=labeled_features)
+            losses["loss_aux"] = aux["loss_sem_seg"]
         return losses
 
     def forward_train(self, labeled: List[dict], unlabeled: List[dict], iteration: int):

@@ -4,14 +4,14 @@ Spec: ../shared/specs/u2pl.md section 2 (official ``dec_deeplabv3_plus.represent
 ``u2pl/models/decoder.py``).
 """
 
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 from torch import nn
 
 from detectron2.layers import get_norm
 
-__all__ = ["EMBED_IN_FEATURES", "RepresentationHead", "SegmentorWithEmbed"]
+__all__ = ["EMBED_IN_FEATURES", "RepresentationHead", "SegmentorWithEmbed", "embed_in_channels"]
 
 EMBED_IN_FEATURES = ("decoder_concat", "pre_classifier")
 
@@ -37,47 +37,32 @@ class RepresentationHead(nn.Sequential):
         self.dim = dim
 
 
-def _inner_head(head: nn.Module) -> nn.Module:
-    # HardnessHead (the HL wrapper) keeps the decode head as ``seg``.
-    return getattr(head, "seg", head)
+def embed_in_channels(head: nn.Module, which: str) -> int:
+    """Channels of the head feature ``which`` that the embedding head reads, from the head's
+    ``feature_channels`` (the features its ``layers(..., return_features=True)`` returns).
 
-
-def embed_input_module(head: nn.Module, which: str):
-    """The module whose *input* is the embedding head's feature, and that input's channels.
-
-    "decoder_concat": DeepLabV3+'s first fuse conv of the highest-resolution stage (its input is
-    [projected low-level feature, upsampled ASPP output]); "pre_classifier": ``head.predictor``.
+    "decoder_concat": DeepLabV3+'s input of the finest stage's fuse conv ([projected low-level
+    feature, upsampled ASPP output]); "pre_classifier": the predictor's input.
     """
     if which not in EMBED_IN_FEATURES:
         raise ValueError(
             f"MODEL.SEMISUP.U2PL.EMBED_IN_FEATURE={which!r}; expected one of {EMBED_IN_FEATURES}."
         )
-    inner = _inner_head(head)
-    if which == "decoder_concat":
-        decoder = getattr(inner, "decoder", None)
-        fuse = None
-        if decoder is not None and getattr(inner, "in_features", None):
-            fuse = decoder[inner.in_features[0]]["fuse_conv"]
-        if not isinstance(fuse, nn.Sequential) or not hasattr(fuse[0], "in_channels"):
-            raise ValueError(
-                f"EMBED_IN_FEATURE='decoder_concat' needs a DeepLabV3+ head with 3x3 fuse convs; "
-                f"{type(inner).__name__} has none. Use 'pre_classifier'."
-            )
-        return fuse, fuse[0].in_channels
-    predictor = getattr(inner, "predictor", None)
-    if not isinstance(predictor, nn.Conv2d):
+    channels = dict(getattr(head, "feature_channels", {}))
+    if which not in channels:
+        hint = " Use 'pre_classifier'." if "pre_classifier" in channels else ""
         raise ValueError(
-            f"EMBED_IN_FEATURE='pre_classifier' needs a head with a Conv2d 'predictor'; "
-            f"{type(inner).__name__} has {predictor!r}."
+            f"EMBED_IN_FEATURE={which!r}: {type(head).__name__}.layers() returns the features "
+            f"{sorted(channels)}, not {which!r} (decoder_concat: DeepLabV3+ heads only).{hint}"
         )
-    return predictor, predictor.in_channels
+    return channels[which]
 
 
 class SegmentorWithEmbed(nn.Module):
     """A per-pixel segmentor (``HardSegmentor``: ``backbone``, ``sem_seg_head`` with
-    ``layers()``, optional ``aux_head``) plus a :class:`RepresentationHead` that reads a decoder
-    feature, tapped with a forward pre-hook on ``embed_input_module`` (registered here, in
-    ``__init__``). Student and teacher are two instances. ``state_dict`` keys:
+    ``layers()``, optional ``aux_head``) plus a :class:`RepresentationHead` that reads the head
+    feature ``embed_in_feature``, which ``sem_seg_head.layers(features, return_features=True)``
+    returns next to the logits. Student and teacher are two instances. ``state_dict`` keys:
     ``segmentor.*`` (the plain model's keys behind a prefix) and ``rep_head.*``.
     """
 
@@ -86,17 +71,12 @@ class SegmentorWithEmbed(nn.Module):
         self.segmentor = segmentor
         self.rep_head = rep_head
         self.embed_in_feature = embed_in_feature
-        tap, channels = embed_input_module(segmentor.sem_seg_head, embed_in_feature)
+        channels = embed_in_channels(segmentor.sem_seg_head, embed_in_feature)
         if channels != rep_head.in_channels:
             raise ValueError(
                 f"the embedding head takes {rep_head.in_channels} channels but the "
                 f"{embed_in_feature!r} feature has {channels}"
             )
-        self._tapped: Optional[torch.Tensor] = None
-        tap.register_forward_pre_hook(self._tap)
-
-    def _tap(self, module, inputs):
-        self._tapped = inputs[0]
 
     def forward(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Normalised, padded images (N, 3, H, W) ->
@@ -105,17 +85,14 @@ class SegmentorWithEmbed(nn.Module):
         resolution (H/4 for DeepLabV3+), the same for logits and embeddings."""
         seg = self.segmentor
         features = seg.backbone(images)
-        self._tapped = None
-        logits = seg.sem_seg_head.layers(features)
-        tapped, self._tapped = self._tapped, None
-        if tapped is None:
-            raise RuntimeError("the embedding feature was not computed by the head's layers()")
-        out = {"sem_seg_logits": logits, "embed": self.rep_head(tapped), "features": features}
+        logits, head_features = seg.sem_seg_head.layers(features, return_features=True)
+        embed = self.rep_head(head_features[self.embed_in_feature])
+        out = {"sem_seg_logits": logits, "embed": embed, "features": features}
         if getattr(seg, "aux_head", None) is not None:
             out["aux_logits"] = seg.aux_head.layers(features)
-        if out["embed"].shape[-2:] != logits.shape[-2:]:
+        if embed.shape[-2:] != logits.shape[-2:]:
             raise ValueError(
-                f"embeddings {tuple(out['embed'].shape[-2:])} and logits "
+                f"embeddings {tuple(embed.shape[-2:])} and logits "
                 f"{tuple(logits.shape[-2:])} must have the same resolution"
             )
         return out
