@@ -1,7 +1,6 @@
 """Every registered loss is selectable from the config and trains the tiny model for a couple of
 iterations; distance maps come from the data mapper and reach the loss through the meta-arch."""
 
-import numpy as np
 import pytest
 import torch
 
@@ -18,9 +17,9 @@ SMALL = {"ohem_cross_entropy": ("MODEL.SEM_SEG_LOSS.OHEM_CROSS_ENTROPY.MIN_KEPT"
 
 
 def _with_maps(cfg, batch):
-    mapper = SemanticDatasetMapper(cfg, is_train=True)
+    generator = SemanticDatasetMapper(cfg, is_train=True).target_generator
     for d in batch:
-        d.update(mapper.compute_distance_maps(d["sem_seg"].numpy()))
+        d.update(generator(d["sem_seg"].numpy()) if generator else {})
     return batch
 
 
@@ -93,12 +92,13 @@ def test_mapper_computes_maps_only_when_needed_after_augmentation():
     assert d["signed_dist"].shape == (7, h, w)
     # the maps are those of the augmented (cropped / flipped) label the model sees
     mapper = SemanticDatasetMapper(cfg, is_train=True)
-    again = mapper.compute_distance_maps(d["sem_seg"].numpy())
+    assert mapper.target_generator.keys == ("dist_penalty", "signed_dist")
+    again = mapper.target_generator(d["sem_seg"].numpy())
     assert torch.equal(again["signed_dist"], d["signed_dist"])
     assert torch.equal(again["dist_penalty"], d["dist_penalty"])
     plain = SemanticDatasetMapper(tiny_cfg(), is_train=True)
-    assert plain.distance_maps == () and plain.compute_distance_maps(np.zeros((4, 4))) == {}
-    assert SemanticDatasetMapper(cfg, is_train=False).distance_maps == ()
+    assert plain.target_generator is None
+    assert SemanticDatasetMapper(cfg, is_train=False).target_generator is None
 
 
 @pytest.mark.parametrize(

@@ -133,3 +133,10 @@ def add_losses_config(cfg):
     L.EXP_LOG.CLASS_WEIGHTS = []
     L.EXP_LOG.FORM = "paper"
     L.EXP_LOG.CLASS_AVG = "present"
+
+
+def loss_names_from_config(cfg) -> list:
+    """The registered names of the head's losses: ``MODEL.SEM_SEG_HEAD.LOSSES`` if it is not
+    empty, otherwise ``[LOSS_TYPE]``."""
+    head = cfg.MODEL.SEM_SEG_HEAD
+    return list(head.get("LOSSES", []) or []) or [head.LOSS_TYPE]

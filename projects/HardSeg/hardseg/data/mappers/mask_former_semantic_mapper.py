@@ -1,12 +1,13 @@
 """Dataset dict -> model input for mask-classification semantic segmentation (MaskFormer style):
 the per-pixel mapper's output plus size-divisibility padding and one binary mask per class."""
 
+from typing import Callable, Optional
+
 from torch.nn import functional as F
 
 from detectron2.config import configurable
-from detectron2.structures import Instances
 
-from ...modeling.mask_former.targets import semantic_mask_targets
+from ..targets import SemanticMaskTargets, semantic_mask_targets
 from .semantic_mapper import SemanticDatasetMapper
 
 __all__ = ["MaskFormerSemanticDatasetMapper", "semantic_mask_targets"]
@@ -18,8 +19,9 @@ class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
     * pad the image (value ``image_pad_value``, 128 as Mask2Former's mapper) and the label
       (``ignore_value``) on the right and bottom to a multiple of ``size_divisibility``
       (``INPUT.SIZE_DIVISIBILITY``; <= 0 means no padding);
-    * add ``"instances"``: :class:`Instances` of the padded size with ``gt_classes`` (K',) int64
-      and ``gt_masks`` (K', H, W) bool from :func:`semantic_mask_targets`.
+    * add the entries of ``mask_target_generator`` called on the padded label (default
+      :class:`hardseg.data.targets.SemanticMaskTargets`: ``"instances"``, :class:`Instances` of
+      the padded size with ``gt_classes`` (K',) int64 and ``gt_masks`` (K', H, W) bool).
 
     Output: ``{"image": (3, H, W) uint8, "sem_seg": (H, W) int64, "instances": Instances, ...}``
     (H, W padded). In inference it behaves as :class:`SemanticDatasetMapper` (no label).
@@ -33,11 +35,15 @@ class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
         *,
         size_divisibility: int = -1,
         image_pad_value: int = 128,
-        **kwargs
+        mask_target_generator: Optional[Callable] = None,
+        **kwargs,
     ):
         super().__init__(is_train, **kwargs)
         self.size_divisibility = size_divisibility
         self.image_pad_value = image_pad_value
+        if mask_target_generator is None:
+            mask_target_generator = SemanticMaskTargets(self.ignore_value)
+        self.mask_target_generator = mask_target_generator
 
     @classmethod
     def from_config(cls, cfg, is_train: bool = True):
@@ -57,9 +63,6 @@ class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
             if pad_h or pad_w:
                 image = F.pad(image, (0, pad_w, 0, pad_h), value=self.image_pad_value)
                 sem_seg = F.pad(sem_seg, (0, pad_w, 0, pad_h), value=self.ignore_value)
-        classes, masks = semantic_mask_targets(sem_seg, self.ignore_value)
-        instances = Instances(tuple(image.shape[-2:]))
-        instances.gt_classes = classes
-        instances.gt_masks = masks
-        dataset_dict.update(image=image, sem_seg=sem_seg, instances=instances)
+        dataset_dict.update(image=image, sem_seg=sem_seg)
+        dataset_dict.update(self.mask_target_generator(sem_seg))
         return dataset_dict

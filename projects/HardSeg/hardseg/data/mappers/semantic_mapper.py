@@ -2,7 +2,7 @@
 
 import copy
 import logging
-from typing import List
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -13,13 +13,7 @@ from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
 from detectron2.utils.file_io import PathManager
 
-from ...modeling.losses import (
-    DISTANCE_MAP_KEYS,
-    dist_penalty_map,
-    distance_maps_for_losses,
-    loss_spec_from_config,
-    signed_distance_maps,
-)
+from ..targets import DistanceMapTargets
 
 __all__ = ["SemanticDatasetMapper", "build_sem_seg_train_aug", "read_label_map", "check_label_map"]
 
@@ -87,13 +81,11 @@ class SemanticDatasetMapper:
     after the augmentations. In training, label values are checked (see :func:`check_label_map`);
     in inference the label is not loaded (evaluators read it from ``sem_seg_file_name``).
 
-    Distance maps (training only, computed from the *augmented* label, once per sample, with
-    SciPy's exact EDT), when ``distance_maps`` names them (from the configured losses):
-
-    * ``"dist_penalty"``: (H, W) float16 DPCE penalty in [0, 1]
-      (:func:`hardseg.modeling.losses.dist_penalty_map`);
-    * ``"signed_dist"``: (K, H, W) float16 signed distance to each class region
-      (:func:`hardseg.modeling.losses.signed_distance_maps`; K x H x W x 2 bytes per sample).
+    Extra training targets come from ``target_generator`` (training only), called once per sample
+    on the *augmented* label (H, W) numpy array; its dict is added to the output. From a config
+    it is the :class:`hardseg.data.targets.DistanceMapTargets` of the distance maps the
+    configured losses need (``dist_penalty`` (H, W), ``signed_dist`` (K, H, W), float16), or
+    None when they need none.
     """
 
     @configurable
@@ -105,21 +97,18 @@ class SemanticDatasetMapper:
         image_format: str,
         num_classes: int,
         ignore_value: int = 255,
-        distance_maps=(),
+        target_generator: Optional[Callable[[np.ndarray], Dict[str, torch.Tensor]]] = None,
     ):
-        unknown = [k for k in distance_maps if k not in DISTANCE_MAP_KEYS]
-        if unknown:
-            raise ValueError(f"unknown distance maps {unknown}; expected {DISTANCE_MAP_KEYS}.")
-        self.distance_maps = tuple(distance_maps)
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)
         self.image_format = image_format
         self.num_classes = num_classes
         self.ignore_value = ignore_value
+        self.target_generator = target_generator
         mode = "training" if is_train else "inference"
         logger.info(f"[SemanticDatasetMapper] augmentations used in {mode}: {augmentations}")
-        if self.distance_maps:
-            logger.info(f"[SemanticDatasetMapper] distance maps for the losses: {distance_maps}")
+        if target_generator is not None:
+            logger.info(f"[SemanticDatasetMapper] training targets: {target_generator}")
 
     @classmethod
     def from_config(cls, cfg, is_train: bool = True):
@@ -127,22 +116,27 @@ class SemanticDatasetMapper:
             augs = build_sem_seg_train_aug(cfg)
         else:
             augs = [T.ResizeShortestEdge(cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST)]
+        # only the maps the configured losses need (none for CE)
+        targets = DistanceMapTargets.from_config(cfg) if is_train else None
         return {
             "is_train": is_train,
             "augmentations": augs,
             "image_format": cfg.INPUT.FORMAT,
             "num_classes": cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
             "ignore_value": cfg.MODEL.SEM_SEG_HEAD.IGNORE_VALUE,
-            # only the maps the configured losses need (none for CE)
-            "distance_maps": (
-                distance_maps_for_losses(loss_spec_from_config(cfg)) if is_train else ()
-            ),
+            "target_generator": targets if targets is not None and targets.keys else None,
         }
+
+    def read_image(self, dataset_dict) -> np.ndarray:
+        """The image of ``dataset_dict["file_name"]`` (H, W, 3) in ``image_format``, its size
+        checked against the dict's ``height``/``width``."""
+        image = utils.read_image(dataset_dict["file_name"], format=self.image_format)
+        utils.check_image_size(dataset_dict, image)
+        return image
 
     def __call__(self, dataset_dict):
         dataset_dict = copy.deepcopy(dataset_dict)
-        image = utils.read_image(dataset_dict["file_name"], format=self.image_format)
-        utils.check_image_size(dataset_dict, image)
+        image = self.read_image(dataset_dict)
         sem_seg = None
         if self.is_train:
             file_name = dataset_dict.pop("sem_seg_file_name")
@@ -159,16 +153,6 @@ class SemanticDatasetMapper:
         dataset_dict["image"] = torch.as_tensor(np.ascontiguousarray(image.transpose(2, 0, 1)))
         if sem_seg is not None:
             dataset_dict["sem_seg"] = torch.as_tensor(aug_input.sem_seg.astype("long"))
-            dataset_dict.update(self.compute_distance_maps(aug_input.sem_seg))
+            if self.target_generator is not None:
+                dataset_dict.update(self.target_generator(aug_input.sem_seg))
         return dataset_dict
-
-    def compute_distance_maps(self, sem_seg: np.ndarray) -> dict:
-        """The configured distance maps of an (augmented) label map, as float16 tensors."""
-        out = {}
-        if "dist_penalty" in self.distance_maps:
-            d = dist_penalty_map(sem_seg, self.ignore_value)
-            out["dist_penalty"] = torch.from_numpy(d.astype(np.float16))
-        if "signed_dist" in self.distance_maps:
-            phi = signed_distance_maps(sem_seg, self.num_classes)
-            out["signed_dist"] = torch.from_numpy(phi.astype(np.float16))
-        return out

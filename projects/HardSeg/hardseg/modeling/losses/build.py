@@ -13,6 +13,8 @@ from torch import nn
 from detectron2.projects.deeplab.loss import DeepLabCE
 from detectron2.utils.registry import Registry
 
+from ...config.losses import loss_names_from_config
+from ...data.targets import register_loss_targets, targets_for_losses
 from .cross_entropy import (
     DistancePenalizedCrossEntropy,
     OhemCrossEntropy,
@@ -37,6 +39,7 @@ __all__ = [
     "build_sem_seg_loss",
     "loss_spec_from_config",
     "loss_required_inputs",
+    "register_sem_seg_loss",
     "check_pixel_form",
     "select_loss_inputs",
     "NoPixelFormError",
@@ -56,8 +59,10 @@ it is not a HardSeg class).
 """
 
 
-def _register(name: str, cls):
-    """Register ``cls`` under ``name`` (fvcore's registry keys functions by ``__name__``)."""
+def register_sem_seg_loss(name: str, cls):
+    """Register the loss class ``cls`` under ``name`` (fvcore's registry keys functions by
+    ``__name__``), and tell the data mapper which distance maps it needs
+    (``cls.required_inputs``)."""
 
     def build(ignore_value: int, **options):
         return cls(ignore_value=ignore_value, **options)
@@ -66,6 +71,7 @@ def _register(name: str, cls):
     build.__doc__ = f"Build :class:`{cls.__name__}` ({name!r})."
     build.loss_class = cls
     SEM_SEG_LOSS_REGISTRY.register(build)
+    register_loss_targets(name, tuple(getattr(cls, "required_inputs", ())))
 
 
 @SEM_SEG_LOSS_REGISTRY.register()
@@ -95,7 +101,7 @@ for _name, _cls in [
     ("combo", ComboLoss),
     ("exp_log", ExpLogLoss),
 ]:
-    _register(_name, _cls)
+    register_sem_seg_loss(_name, _cls)
 
 
 def registered_losses() -> List[str]:
@@ -268,7 +274,7 @@ def loss_spec_from_config(cfg) -> List[dict]:
     ``MODEL.SEM_SEG_LOSS.<NAME upper-cased>`` (keys lower-cased).
     """
     head = cfg.MODEL.SEM_SEG_HEAD
-    names = list(head.get("LOSSES", []) or []) or [head.LOSS_TYPE]
+    names = loss_names_from_config(cfg)
     weights = list(head.get("LOSS_WEIGHTS", []) or []) or [1.0] * len(names)
     if len(weights) != len(names):
         raise ValueError(
@@ -288,11 +294,6 @@ def loss_spec_from_config(cfg) -> List[dict]:
 def distance_maps_for_losses(loss_spec) -> List[str]:
     """The distance-map keys (dataset-dict keys) the losses of ``loss_spec`` need."""
     names = [loss_spec] if isinstance(loss_spec, str) else [t["name"] for t in loss_spec]
-    out = []
     for name in names:
         _check_name(name, "MODEL.SEM_SEG_HEAD.LOSSES")
-        cls = getattr(SEM_SEG_LOSS_REGISTRY.get(name), "loss_class", None)
-        for key in getattr(cls, "required_inputs", ()):
-            if key not in out:
-                out.append(key)
-    return out
+    return targets_for_losses(names)

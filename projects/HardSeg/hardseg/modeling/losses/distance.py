@@ -12,6 +12,7 @@ from torch import nn
 
 from detectron2.utils.events import get_event_storage
 
+from ...data.targets.distance import DISTANCE_MAP_KEYS, dist_penalty_map, signed_distance_maps
 from .region import GeneralizedDiceLoss, masked_probs_onehot
 
 __all__ = [
@@ -22,53 +23,6 @@ __all__ = [
     "HausdorffDTLoss",
     "DISTANCE_MAP_KEYS",
 ]
-
-# Keys of the dataset dict (and of the losses' extra inputs) that hold distance maps.
-DISTANCE_MAP_KEYS = ("dist_penalty", "signed_dist")
-
-
-def dist_penalty_map(label: np.ndarray, ignore_value: int = 255) -> np.ndarray:
-    """DPCE penalty ``D`` (H, W) float32 in [0, 1] (spec §4, multi-class form).
-
-    ``b`` = boundary pixels (a 4-neighbour has another label; the ignore label counts as a
-    label), ``d`` = EDT to the nearest boundary pixel, ``D = 1 - d / max(d)`` (1 on boundaries),
-    ``D = 0`` at ignored pixels and everywhere when the map has no boundary.
-    """
-    label = np.asarray(label)
-    b = np.zeros(label.shape, dtype=bool)
-    dv = label[1:, :] != label[:-1, :]
-    dh = label[:, 1:] != label[:, :-1]
-    b[1:, :] |= dv
-    b[:-1, :] |= dv
-    b[:, 1:] |= dh
-    b[:, :-1] |= dh
-    if not b.any():
-        return np.zeros(label.shape, dtype=np.float32)
-    d = distance_transform_edt(~b)
-    dmax = d.max()
-    out = np.ones(label.shape) if dmax == 0 else 1.0 - d / dmax
-    out[label == ignore_value] = 0
-    return out.astype(np.float32)
-
-
-def signed_distance_maps(label: np.ndarray, num_classes: int) -> np.ndarray:
-    """Signed distance map ``phi_c`` (K, H, W) float32 of each class region ``G_c = [y = c]``
-    (ignored pixels are outside every region), boundary-loss convention (spec §11):
-    ``phi = edt(~G) * ~G - (edt(G) - 1) * G``: the distance to the region outside it, and
-    ``1 - (distance to the outside)`` inside (0 on the first interior ring, negative deeper).
-    ``phi_c = 0`` when class c is absent or fills the whole map.
-    """
-    label = np.asarray(label)
-    out = np.zeros((num_classes,) + label.shape, dtype=np.float32)
-    for c in np.unique(label):
-        if not 0 <= c < num_classes:
-            continue
-        g = label == c
-        if g.all():
-            continue
-        out[c] = distance_transform_edt(~g) * ~g - (distance_transform_edt(g) - 1) * g
-    return out
-
 
 def _check_map(name, tensor, expected_shape):
     if tuple(tensor.shape) != tuple(expected_shape):

@@ -1,0 +1,176 @@
+"""The per-pixel head contract: one explicit loss call, no per-batch state on heads, and the
+README's "add a loss head" recipe, exercised as written."""
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from detectron2.config import configurable
+from detectron2.modeling import SEM_SEG_HEADS_REGISTRY, build_model
+from detectron2.utils.events import EventStorage
+
+from hardseg.modeling.heads import PerPixelLossMixin
+from hardseg.modeling.losses import build_sem_seg_loss, loss_spec_from_config
+from tests.common import random_batch, tiny_cfg
+
+PSPNET_HL = "quick_schedules/pspnet_R18_hl_instant_test.yaml"
+
+
+# ---- the README recipe ("Extending HardSeg", add a loss head), verbatim --------------------
+# fmt: off
+@SEM_SEG_HEADS_REGISTRY.register()
+class LinearHead(PerPixelLossMixin, nn.Module):
+    @configurable
+    def __init__(self, input_shape, *, num_classes, loss_type="cross_entropy", ignore_value=255):
+        super().__init__()
+        self.predictor = nn.Conv2d(input_shape["res5"].channels, num_classes, 1)
+        self.common_stride, self.ignore_value = input_shape["res5"].stride, ignore_value
+        self.loss_type, self.loss_weight = loss_type, 1.0
+        self.loss = build_sem_seg_loss(loss_type, ignore_value)
+
+    @classmethod
+    def from_config(cls, cfg, input_shape):
+        h = cfg.MODEL.SEM_SEG_HEAD
+        return {"input_shape": input_shape, "num_classes": h.NUM_CLASSES,
+                "loss_type": loss_spec_from_config(cfg), "ignore_value": h.IGNORE_VALUE}
+
+    def layers(self, features, *, return_features=False):
+        logits = self.predictor(features["res5"])
+        return (logits, {"pre_classifier": features["res5"]}) if return_features else logits
+# fmt: on
+
+
+def _train_step(model, batch, iteration=0):
+    model.train()
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    with EventStorage(iteration):
+        losses = model(batch)
+    opt.zero_grad()
+    sum(losses.values()).backward()
+    opt.step()
+    return losses
+
+
+def test_recipe_head_trains_with_its_configured_loss():
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg("MODEL.SEM_SEG_HEAD.NAME", "LinearHead"))
+    head = model.sem_seg_head
+    assert isinstance(head, LinearHead)
+    batch = random_batch(2, 32, 32)
+    # expected CE, worked out independently of the head's loss code
+    images = torch.stack([(d["image"] - model.pixel_mean) / model.pixel_std for d in batch])
+    targets = torch.stack([d["sem_seg"] for d in batch])
+    model.train()
+    with torch.no_grad():
+        logits = head.predictor(model.backbone(images)["res5"])
+        up = F.interpolate(logits, scale_factor=head.common_stride, mode="bilinear")
+        expected = F.cross_entropy(up, targets, ignore_index=255)
+    before = head.predictor.weight.detach().clone()
+    losses = _train_step(model, batch)
+    assert set(losses) == {"loss_sem_seg"}
+    torch.testing.assert_close(losses["loss_sem_seg"].detach(), expected)
+    assert not torch.equal(before, head.predictor.weight)
+    model.eval()
+    with torch.no_grad():
+        out = model(random_batch(1, 32, 32, with_labels=False))
+    assert out[0]["sem_seg"].shape == (7, 32, 32)
+
+
+def test_recipe_head_gets_weighted_sums_distance_maps_and_hl_for_free():
+    opts = ("MODEL.SEM_SEG_HEAD.LOSSES", "['cross_entropy', 'boundary']")
+    hl = ("MODEL.SEM_SEG_HEAD.NAME", "HardnessHead", "MODEL.HARDNESS.ENABLED", True)
+    cfg = tiny_cfg(*hl, "MODEL.HARDNESS.HEAD_NAME", "LinearHead", *opts)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    assert model.sem_seg_head.required_loss_inputs == ("signed_dist",)
+    from hardseg.data.mappers import SemanticDatasetMapper
+
+    generator = SemanticDatasetMapper(cfg, is_train=True).target_generator
+    batch = random_batch(2, 32, 32)
+    for d in batch:
+        d.update(generator(d["sem_seg"].numpy()))
+    losses = _train_step(model, batch)
+    assert set(losses) == {"loss_sem_seg", "loss_hardness"}
+    assert all(torch.isfinite(v) for v in losses.values())
+
+
+# ---- no per-batch state -----------------------------------------------------------------------
+def _state(model):
+    """Per submodule: its attribute names, and the names of plain-attribute tensors."""
+    return {
+        name: (
+            set(vars(m)),
+            {k for k, v in vars(m).items() if isinstance(v, torch.Tensor)},
+        )
+        for name, m in model.named_modules()
+    }
+
+
+@pytest.mark.parametrize(
+    "config,opts",
+    [
+        (None, ("MODEL.SEM_SEG_HEAD.LOSSES", "['cross_entropy', 'dist_penalty_cross_entropy']")),
+        (PSPNET_HL, ("MODEL.SEM_SEG_HEAD.LOSSES", "['cross_entropy', 'boundary']")),
+    ],
+)
+def test_heads_keep_no_per_batch_state(config, opts):
+    cfg = tiny_cfg(*opts, **({"config": config} if config else {}))
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    from hardseg.data.mappers import SemanticDatasetMapper
+
+    generator = SemanticDatasetMapper(cfg, is_train=True).target_generator
+    batch = random_batch(2, 64, 64)
+    for d in batch:
+        d.update(generator(d["sem_seg"].numpy()))
+    before = _state(model)
+    _train_step(model, batch)
+    model.eval()
+    with torch.no_grad():
+        model(random_batch(1, 64, 64, with_labels=False))
+    assert _state(model) == before
+
+
+# ---- one explicit loss call -------------------------------------------------------------------
+def test_hl_loss_is_the_inner_heads_loss_with_pixel_weights():
+    torch.manual_seed(0)
+    cfg = tiny_cfg("MODEL.SEM_SEG_HEAD.DROPOUT", 0.0, config=PSPNET_HL)  # z is computed twice
+    model = build_model(cfg)
+    model.train()
+    head = model.sem_seg_head
+    batch = random_batch(2, 64, 64)
+    images = torch.stack([(d["image"] - model.pixel_mean) / model.pixel_std for d in batch])
+    targets = torch.stack([d["sem_seg"] for d in batch])
+    features = model.backbone(images)
+    logits = head.layers(features)
+    with EventStorage(1):
+        hl = head.losses(logits, targets, features=features)
+    z = head.hardness_logits(features, targets.shape[-2:])
+    h = torch.sigmoid(z) + cfg.MODEL.HARDNESS.EPS
+    plain = head.seg.losses(logits, targets, pixel_weights=(h / h.sum()).detach())
+    torch.testing.assert_close(plain["loss_sem_seg"], hl["loss_sem_seg"])
+    # gradient of both w.r.t. the logits is the same
+    g1 = torch.autograd.grad(plain["loss_sem_seg"], logits, retain_graph=True)[0]
+    g2 = torch.autograd.grad(hl["loss_sem_seg"], logits)[0]
+    torch.testing.assert_close(g1, g2)
+
+
+def test_missing_loss_input_is_named_by_every_head():
+    cfg = tiny_cfg(
+        config=PSPNET_HL, *("MODEL.SEM_SEG_HEAD.LOSSES", "['cross_entropy', 'boundary']")
+    )
+    model = build_model(cfg)
+    model.train()
+    head = model.sem_seg_head
+    features = model.backbone(torch.randn(2, 3, 64, 64))
+    targets = torch.zeros(2, 64, 64, dtype=torch.long)
+    logits = head.layers(features)
+    with EventStorage(0):
+        for call in (
+            lambda: head.losses(logits, targets, features=features),
+            lambda: head.seg.losses(logits, targets),
+            lambda: head.seg.pixel_loss(logits, targets),
+        ):
+            with pytest.raises(ValueError, match=r"needs \['signed_dist'\].*loss_inputs"):
+                call()
