@@ -174,3 +174,25 @@ def test_missing_loss_input_is_named_by_every_head():
         ):
             with pytest.raises(ValueError, match=r"needs \['signed_dist'\].*loss_inputs"):
                 call()
+
+
+def test_recipe_head_under_u2pl():
+    cfg = tiny_cfg(
+        "MODEL.SEM_SEG_HEAD.NAME",
+        "LinearHead",
+        "MODEL.SEMISUP.U2PL.EMBED_IN_FEATURE",
+        "pre_classifier",
+        "MODEL.SEMISUP.U2PL.EMBED_DIM",
+        8,
+        config="hardshapes/u2pl_deeplabv3plus_R18_instant_test_1-16.yaml",
+    )
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    batch = {
+        "labeled": random_batch(2, 32, 32, seed=1),
+        "unlabeled": random_batch(2, 32, 32, seed=2, with_labels=False),
+    }
+    semi = cfg.MODEL.SEMISUP.EPOCH_ITERS * cfg.MODEL.SEMISUP.SUP_ONLY_EPOCHS
+    losses = _train_step(model, batch, iteration=semi)
+    assert {"loss_sem_seg", "loss_sem_seg_unsup", "loss_contrast"} <= set(losses)
+    assert all(torch.isfinite(v) for v in losses.values())

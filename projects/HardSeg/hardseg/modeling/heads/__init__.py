@@ -3,13 +3,21 @@
 Every HardSeg per-pixel head keeps detectron2's split so that wrappers (HL, CAC, other losses) can
 reuse it without copying:
 
-* ``layers(features) -> sem_seg_logits`` (N, K, H/s, W/s): the network part;
-* ``losses(sem_seg_logits, targets) -> {"loss_sem_seg": ...}``: the loss part;
-* ``pixel_loss(sem_seg_logits, targets) -> (N, H, W)``: the per-pixel loss map, when the loss has
-  one (TypeError otherwise);
-* ``forward(features, targets)``: ``(None, losses)`` in training, ``(logits at input resolution,
-  {})`` in inference; attributes ``ignore_value`` and ``common_stride``.
+* ``layers(features, *, return_features=False) -> sem_seg_logits`` (N, K, H/s, W/s): the network
+  part; with ``return_features``, ``(logits, {name: feature})`` with at least
+  ``"pre_classifier"`` (the predictor's input; U2PL's embedding head reads these), whose channels
+  ``feature_channels`` gives;
+* ``losses(sem_seg_logits, targets, *, pixel_weights=None, loss_inputs=None, features=None)
+  -> {"loss_sem_seg": ...}``: the loss part, the one call every meta-architecture makes.
+  ``loss_inputs`` holds the per-sample maps named by ``required_loss_inputs`` (distance maps from
+  the mapper); ``pixel_weights`` (N, H, W) turns the mean into a weighted sum over pixels;
+  ``features`` (backbone outputs) is read only by wrappers such as HL's ``HardnessHead``;
+* ``pixel_loss(sem_seg_logits, targets, *, loss_inputs=None) -> (N, H, W)``: the per-pixel loss
+  map, when the loss has one (TypeError otherwise);
+* ``forward(features, targets, *, loss_inputs=None)``: ``(None, losses)`` in training, ``(logits
+  at input resolution, {})`` in inference; attributes ``ignore_value`` and ``common_stride``.
 
+Heads keep no per-batch state on ``self``: everything a loss needs arrives as an argument.
 :class:`PerPixelLossMixin` implements the loss half (``upsample``/``losses``/``pixel_loss``) once.
 """
 

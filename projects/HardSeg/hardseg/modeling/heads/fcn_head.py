@@ -111,11 +111,6 @@ class FCNHead(PerPixelLossMixin, nn.Module):
             "predictor_init_std": cfg.MODEL.HARDNESS.PREDICTOR_INIT_STD,
         }
 
-    @property
-    def feature_channels(self) -> Dict[str, int]:
-        """Channels of the features ``layers(..., return_features=True)`` returns."""
-        return {"pre_classifier": self.predictor.in_channels}
-
     def layers(self, features: Dict[str, torch.Tensor], *, return_features: bool = False):
         """features[in_feature] (N, C, h, w) -> sem_seg_logits (N, K, h, w); with
         ``return_features``, ``(logits, {"pre_classifier": ...})``, the predictor's input."""

@@ -3,6 +3,7 @@
 from typing import Dict, Optional
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from ..losses import WeightedSumLoss, check_pixel_form, loss_required_inputs, select_loss_inputs
@@ -37,6 +38,15 @@ class PerPixelLossMixin:
         if self.training:
             return None, self.losses(y, targets, loss_inputs=loss_inputs)
         return self.upsample(y), {}
+
+    @property
+    def feature_channels(self) -> Dict[str, int]:
+        """Channels of the features ``layers(..., return_features=True)`` returns; by default
+        ``{"pre_classifier": predictor.in_channels}`` (the input of a Conv2d ``predictor``)."""
+        predictor = getattr(self, "predictor", None)
+        if isinstance(predictor, nn.Conv2d):
+            return {"pre_classifier": predictor.in_channels}
+        return {}
 
     @property
     def required_loss_inputs(self) -> tuple:

@@ -24,6 +24,7 @@ __all__ = [
     "DISTANCE_MAP_KEYS",
 ]
 
+
 def _check_map(name, tensor, expected_shape):
     if tuple(tensor.shape) != tuple(expected_shape):
         raise ValueError(
