@@ -1,44 +1,31 @@
 """The per-pixel head contract: one explicit loss call, no per-batch state on heads, and the
 README's "add a loss head" recipe, exercised as written."""
 
+import textwrap
+
 import pytest
 import torch
-from torch import nn
 from torch.nn import functional as F
 
-from detectron2.config import configurable
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY, build_model
 from detectron2.utils.events import EventStorage
 
-from hardseg.modeling.heads import PerPixelLossMixin
-from hardseg.modeling.losses import build_sem_seg_loss, loss_spec_from_config
-from tests.common import random_batch, tiny_cfg
+from tests.common import REPO, random_batch, tiny_cfg
 
 PSPNET_HL = "quick_schedules/pspnet_R18_hl_instant_test.yaml"
 
 
-# ---- the README recipe ("Extending HardSeg", add a loss head), verbatim --------------------
-# fmt: off
-@SEM_SEG_HEADS_REGISTRY.register()
-class LinearHead(PerPixelLossMixin, nn.Module):
-    @configurable
-    def __init__(self, input_shape, *, num_classes, loss_type="cross_entropy", ignore_value=255):
-        super().__init__()
-        self.predictor = nn.Conv2d(input_shape["res5"].channels, num_classes, 1)
-        self.common_stride, self.ignore_value = input_shape["res5"].stride, ignore_value
-        self.loss_type, self.loss_weight = loss_type, 1.0
-        self.loss = build_sem_seg_loss(loss_type, ignore_value)
+# ---- the README recipe ("Extending HardSeg", add a loss head), run as written there ----------
+def _readme_recipe() -> str:
+    text = (REPO / "README.md").read_text()
+    start = text.index("- **A loss head.**")
+    start = text.index("```python\n", start) + len("```python\n")
+    return textwrap.dedent(text[start : text.index("```", start)])
 
-    @classmethod
-    def from_config(cls, cfg, input_shape):
-        h = cfg.MODEL.SEM_SEG_HEAD
-        return {"input_shape": input_shape, "num_classes": h.NUM_CLASSES,
-                "loss_type": loss_spec_from_config(cfg), "ignore_value": h.IGNORE_VALUE}
 
-    def layers(self, features, *, return_features=False):
-        logits = self.predictor(features["res5"])
-        return (logits, {"pre_classifier": features["res5"]}) if return_features else logits
-# fmt: on
+_RECIPE = {}
+exec(compile(_readme_recipe(), "README.md (add a loss head)", "exec"), _RECIPE)  # registers it
+LinearHead = _RECIPE["LinearHead"]
 
 
 def _train_step(model, batch, iteration=0):

@@ -4,8 +4,11 @@ Config functions only add keys with their defaults; each key has a comment sayin
 and which values it takes. ``add_hardseg_config`` is the one entry point the tools call.
 """
 
+from .backbone import add_backbone_config
 from .base import add_base_config
+from .evaluation import add_evaluation_config
 from .hardness import add_hardness_config
+from .heads import add_aux_head_config, add_pspnet_fcn_config
 from .inference import add_inference_config
 from .losses import add_losses_config
 from .maskformer import add_maskformer_config
@@ -17,6 +20,10 @@ def add_hardseg_config(cfg):
     """Add every HardSeg key to a detectron2 config (DeepLab's keys first, which it builds on)."""
     add_base_config(cfg)
     add_hardness_config(cfg)
+    add_pspnet_fcn_config(cfg)
+    add_aux_head_config(cfg)
+    add_evaluation_config(cfg)
+    add_backbone_config(cfg)
     add_losses_config(cfg)
     add_inference_config(cfg)
     add_maskformer_config(cfg)

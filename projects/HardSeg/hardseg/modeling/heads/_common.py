@@ -1,17 +1,42 @@
 """Small helpers shared by HardSeg's own per-pixel heads (PSPNet, FCN)."""
 
-from typing import Dict, Mapping
-
 from torch import nn
 
-from detectron2.layers import ShapeSpec
+from ..losses import loss_spec_from_config
+from ..shape_spec import as_shape_specs  # noqa: F401  (re-exported for the heads)
+
+HEAD_NODES = ("SEM_SEG_HEAD", "AUX_HEAD")
 
 
-def as_shape_specs(input_shape: Mapping) -> Dict[str, ShapeSpec]:
-    """``{name: ShapeSpec}`` from YAML, or ``{name: {"channels", "stride"}}`` from LazyConfig."""
+def head_args_from_config(cfg, input_shape, head_name: str, node: str = "SEM_SEG_HEAD") -> dict:
+    """The ``from_config`` arguments PSPNetHead and FCNHead share.
+
+    ``node`` "SEM_SEG_HEAD": the decode head, every key from ``MODEL.SEM_SEG_HEAD`` and its
+    losses from :func:`loss_spec_from_config`. ``node`` "AUX_HEAD": the auxiliary head, with
+    ``IN_FEATURES``, ``CHANNELS``, ``DROPOUT``, ``LOSS_WEIGHT`` and the single loss
+    ``LOSS_TYPE`` (options from ``MODEL.SEM_SEG_LOSS``) from ``MODEL.AUX_HEAD``; the class count,
+    norm, ignore value, align_corners and classifier init are the decode head's.
+    """
+    if node not in HEAD_NODES:
+        raise ValueError(f"{head_name} reads MODEL.<node> with node in {HEAD_NODES}, got {node!r}.")
+    h, n = cfg.MODEL.SEM_SEG_HEAD, cfg.MODEL[node]
+    if len(n.IN_FEATURES) != 1:
+        raise ValueError(
+            f"{head_name} reads one feature; MODEL.{node}.IN_FEATURES = {n.IN_FEATURES}."
+        )
+    names = [n.LOSS_TYPE] if node == "AUX_HEAD" else None
     return {
-        k: v if isinstance(v, ShapeSpec) else ShapeSpec(channels=v["channels"], stride=v["stride"])
-        for k, v in input_shape.items()
+        "input_shape": input_shape,
+        "num_classes": h.NUM_CLASSES,
+        "in_feature": n.IN_FEATURES[0],
+        "channels": n.CHANNELS,
+        "dropout": n.DROPOUT,
+        "norm": h.NORM,
+        "align_corners": h.ALIGN_CORNERS,
+        "loss_type": loss_spec_from_config(cfg, names=names),
+        "loss_weight": n.LOSS_WEIGHT,
+        "ignore_value": h.IGNORE_VALUE,
+        "predictor_init_std": h.PREDICTOR_INIT_STD,
     }
 
 

@@ -10,6 +10,7 @@ from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 from detectron2.projects.deeplab import DeepLabV3PlusHead
 
 from ..losses import build_sem_seg_loss, loss_spec_from_config
+from ..shape_spec import as_shape_specs
 from .per_pixel import PerPixelLossMixin
 
 ASPP_POOLING_MODES = ("global", "crop")
@@ -48,14 +49,7 @@ class DeepLabV3PlusPerPixelHead(PerPixelLossMixin, DeepLabV3PlusHead):
                 f"{ASPP_POOLING_MODES}."
             )
         # LazyConfig passes input_shape as a mapping of {"channels", "stride"} mappings.
-        input_shape = {
-            k: (
-                v
-                if isinstance(v, ShapeSpec)
-                else ShapeSpec(channels=v["channels"], stride=v["stride"])
-            )
-            for k, v in input_shape.items()
-        }
+        input_shape = as_shape_specs(input_shape)
         super().__init__(
             input_shape=input_shape,
             train_size=train_size if aspp_pooling == "crop" else None,

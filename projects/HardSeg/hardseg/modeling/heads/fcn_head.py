@@ -1,5 +1,6 @@
 """FCN head (mmseg's ``FCNHead``): the PSPNet family's auxiliary head on res4, or a decode head."""
 
+import inspect
 from typing import Dict, Optional
 
 import fvcore.nn.weight_init as weight_init
@@ -11,8 +12,7 @@ from detectron2.config import configurable
 from detectron2.layers import Conv2d, ShapeSpec, get_norm
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
-from ..losses import build_sem_seg_loss, loss_spec_from_config
-from ._common import as_shape_specs, init_predictor
+from ._common import as_shape_specs, head_args_from_config, init_predictor
 from .per_pixel import PerPixelLossMixin
 
 
@@ -59,10 +59,7 @@ class FCNHead(PerPixelLossMixin, nn.Module):
         self.in_feature = in_feature
         self.align_corners = align_corners
         self.common_stride = input_shape[in_feature].stride
-        self.ignore_value = ignore_value
-        self.loss_weight = loss_weight
-        self.loss_type = loss_type
-        self.loss = build_sem_seg_loss(loss_type, ignore_value)
+        self.init_loss(loss_type, loss_weight, ignore_value)
 
         use_bias = norm == ""
 
@@ -89,27 +86,12 @@ class FCNHead(PerPixelLossMixin, nn.Module):
         init_predictor(self.predictor, predictor_init_std)
 
     @classmethod
-    def from_config(cls, cfg, input_shape):
-        h = cfg.MODEL.SEM_SEG_HEAD
-        if len(h.IN_FEATURES) != 1:
-            raise ValueError(
-                f"FCNHead reads one feature; MODEL.SEM_SEG_HEAD.IN_FEATURES = {h.IN_FEATURES}."
-            )
-        return {
-            "input_shape": input_shape,
-            "num_classes": h.NUM_CLASSES,
-            "in_feature": h.IN_FEATURES[0],
-            "channels": h.CHANNELS,
-            "num_convs": h.NUM_CONVS,
-            "concat_input": h.CONCAT_INPUT,
-            "dropout": h.DROPOUT,
-            "norm": h.NORM,
-            "align_corners": h.ALIGN_CORNERS,
-            "loss_type": loss_spec_from_config(cfg),
-            "loss_weight": h.LOSS_WEIGHT,
-            "ignore_value": h.IGNORE_VALUE,
-            "predictor_init_std": cfg.MODEL.HARDNESS.PREDICTOR_INIT_STD,
-        }
+    def from_config(cls, cfg, input_shape, node: str = "SEM_SEG_HEAD"):
+        """``node``: "SEM_SEG_HEAD" (decode head) or "AUX_HEAD" (see ``head_args_from_config``)."""
+        ret = head_args_from_config(cfg, input_shape, cls.__name__, node)
+        ret["num_convs"] = cfg.MODEL[node].NUM_CONVS
+        ret["concat_input"] = cfg.MODEL[node].CONCAT_INPUT
+        return ret
 
     def layers(self, features: Dict[str, torch.Tensor], *, return_features: bool = False):
         """features[in_feature] (N, C, h, w) -> sem_seg_logits (N, K, h, w); with
@@ -127,26 +109,20 @@ class FCNHead(PerPixelLossMixin, nn.Module):
 
 def build_aux_head(cfg, input_shape: Dict[str, ShapeSpec]) -> Optional[nn.Module]:
     """The auxiliary head of ``MODEL.AUX_HEAD`` (None when ``NAME`` is ""): the registered head
-    built from a copy of the config whose ``MODEL.SEM_SEG_HEAD`` keys are replaced by the
-    ``MODEL.AUX_HEAD`` ones (IN_FEATURES, CHANNELS, NUM_CONVS, CONCAT_INPUT, DROPOUT, LOSS_WEIGHT,
-    LOSS_TYPE); class count, norm, ignore value and align_corners are the decode head's."""
+    built with ``node="AUX_HEAD"``, so that it reads ``MODEL.AUX_HEAD`` (IN_FEATURES, CHANNELS,
+    NUM_CONVS, CONCAT_INPUT, DROPOUT, LOSS_WEIGHT, LOSS_TYPE); class count, norm, ignore value and
+    align_corners are the decode head's."""
     aux = cfg.MODEL.AUX_HEAD
     if not aux.NAME:
         return None
-    cfg = cfg.clone()
-    cfg.defrost()
-    h = cfg.MODEL.SEM_SEG_HEAD
-    h.IN_FEATURES = list(aux.IN_FEATURES)
-    h.CHANNELS = aux.CHANNELS
-    h.NUM_CONVS = aux.NUM_CONVS
-    h.CONCAT_INPUT = aux.CONCAT_INPUT
-    h.DROPOUT = aux.DROPOUT
-    h.LOSS_WEIGHT = aux.LOSS_WEIGHT
-    h.LOSS_TYPE = aux.LOSS_TYPE
-    if "LOSSES" in h:  # the decode head's weighted sum of losses is not the aux head's
-        h.LOSSES = []
-        h.LOSS_WEIGHTS = []
-    head = SEM_SEG_HEADS_REGISTRY.get(aux.NAME)(cfg, input_shape)
+    build = SEM_SEG_HEADS_REGISTRY.get(aux.NAME)
+    from_config = getattr(build, "from_config", None)
+    if from_config is None or "node" not in inspect.signature(from_config).parameters:
+        raise ValueError(
+            f"MODEL.AUX_HEAD.NAME={aux.NAME!r}: an auxiliary head must read MODEL.AUX_HEAD, i.e. "
+            "have a from_config(cfg, input_shape, node) as FCNHead and PSPNetHead do."
+        )
+    head = build(cfg, input_shape, node="AUX_HEAD")
     needed = getattr(head, "required_loss_inputs", ())
     if needed:
         raise ValueError(

@@ -6,7 +6,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..losses import WeightedSumLoss, check_pixel_form, loss_required_inputs, select_loss_inputs
+from ..losses import (
+    WeightedSumLoss,
+    build_sem_seg_loss,
+    check_pixel_form,
+    loss_required_inputs,
+    select_loss_inputs,
+)
 
 LossInputs = Optional[Dict[str, torch.Tensor]]
 
@@ -18,8 +24,8 @@ class PerPixelLossMixin:
     ``common_stride`` (int, the stride of the logits that :meth:`layers` returns).
 
     A head gets weighted sums of losses and their options for free by passing
-    ``loss_spec_from_config(cfg)`` as ``loss_type`` from its ``from_config`` and building
-    ``self.loss = build_sem_seg_loss(loss_type, ignore_value)``.
+    ``loss_spec_from_config(cfg)`` as ``loss_type`` from its ``from_config`` and calling
+    :meth:`init_loss` (which builds ``self.loss = build_sem_seg_loss(loss_type, ignore_value)``).
 
     Everything a loss needs arrives as an argument (the head keeps no per-batch state):
     ``loss_inputs`` holds the per-sample maps named by :attr:`required_loss_inputs` (distance
@@ -30,6 +36,13 @@ class PerPixelLossMixin:
     int64 in [0, K) or the ignore value; extra maps (N, H, W) or (N, K, H, W) at target size;
     ``pixel_weights`` (N, H, W).
     """
+
+    def init_loss(self, loss_type, loss_weight: float = 1.0, ignore_value: int = 255) -> None:
+        """Set ``loss_type``, ``loss_weight``, ``ignore_value`` and build ``loss``."""
+        self.loss_type = loss_type
+        self.loss_weight = loss_weight
+        self.ignore_value = ignore_value
+        self.loss = build_sem_seg_loss(loss_type, ignore_value)
 
     def forward(self, features: Dict[str, torch.Tensor], targets=None, *, loss_inputs=None):
         """Training: ``(None, losses)``; inference: ``(logits (N, K, H, W), {})`` (upsampled).

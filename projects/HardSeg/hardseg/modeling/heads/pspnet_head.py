@@ -11,8 +11,7 @@ from detectron2.config import configurable
 from detectron2.layers import Conv2d, ShapeSpec, get_norm
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
-from ..losses import build_sem_seg_loss, loss_spec_from_config
-from ._common import as_shape_specs, init_predictor
+from ._common import as_shape_specs, head_args_from_config, init_predictor
 from .per_pixel import PerPixelLossMixin
 
 
@@ -81,10 +80,7 @@ class PSPNetHead(PerPixelLossMixin, nn.Module):
         self.pool_scales = tuple(int(s) for s in pool_scales)
         self.align_corners = align_corners
         self.common_stride = input_shape[in_feature].stride
-        self.ignore_value = ignore_value
-        self.loss_weight = loss_weight
-        self.loss_type = loss_type
-        self.loss = build_sem_seg_loss(loss_type, ignore_value)
+        self.init_loss(loss_type, loss_weight, ignore_value)
 
         use_bias = norm == ""
         self.ppm = nn.ModuleList(
@@ -114,26 +110,11 @@ class PSPNetHead(PerPixelLossMixin, nn.Module):
         init_predictor(self.predictor, predictor_init_std)
 
     @classmethod
-    def from_config(cls, cfg, input_shape):
-        h = cfg.MODEL.SEM_SEG_HEAD
-        if len(h.IN_FEATURES) != 1:
-            raise ValueError(
-                f"PSPNetHead reads one feature; MODEL.SEM_SEG_HEAD.IN_FEATURES = {h.IN_FEATURES}."
-            )
-        return {
-            "input_shape": input_shape,
-            "num_classes": h.NUM_CLASSES,
-            "in_feature": h.IN_FEATURES[0],
-            "pool_scales": list(h.POOL_SCALES),
-            "channels": h.CHANNELS,
-            "dropout": h.DROPOUT,
-            "norm": h.NORM,
-            "align_corners": h.ALIGN_CORNERS,
-            "loss_type": loss_spec_from_config(cfg),
-            "loss_weight": h.LOSS_WEIGHT,
-            "ignore_value": h.IGNORE_VALUE,
-            "predictor_init_std": cfg.MODEL.HARDNESS.PREDICTOR_INIT_STD,
-        }
+    def from_config(cls, cfg, input_shape, node: str = "SEM_SEG_HEAD"):
+        """``node``: "SEM_SEG_HEAD" (decode head) or "AUX_HEAD" (see ``head_args_from_config``)."""
+        ret = head_args_from_config(cfg, input_shape, cls.__name__, node)
+        ret["pool_scales"] = list(cfg.MODEL.SEM_SEG_HEAD.POOL_SCALES)
+        return ret
 
     def layers(self, features: Dict[str, torch.Tensor], *, return_features: bool = False):
         """features[in_feature] (N, C, h, w) -> sem_seg_logits (N, K, h, w); with

@@ -266,16 +266,20 @@ def _node_to_options(node) -> dict:
     return out
 
 
-def loss_spec_from_config(cfg) -> List[dict]:
+def loss_spec_from_config(cfg, names: Optional[Sequence[str]] = None) -> List[dict]:
     """The loss spec of ``cfg`` for :func:`build_sem_seg_loss`, for any head's ``from_config``.
 
     ``MODEL.SEM_SEG_HEAD.LOSSES`` (with ``LOSS_WEIGHTS``, default all 1) if it is not empty,
-    otherwise ``[LOSS_TYPE]`` with weight 1; each term's options come from
+    otherwise ``[LOSS_TYPE]`` with weight 1; or ``names``, each with weight 1, when given (e.g.
+    the auxiliary head's ``MODEL.AUX_HEAD.LOSS_TYPE``). Each term's options come from
     ``MODEL.SEM_SEG_LOSS.<NAME upper-cased>`` (keys lower-cased).
     """
     head = cfg.MODEL.SEM_SEG_HEAD
-    names = loss_names_from_config(cfg)
-    weights = list(head.get("LOSS_WEIGHTS", []) or []) or [1.0] * len(names)
+    if names is not None:
+        names, weights = list(names), [1.0] * len(names)
+    else:
+        names = loss_names_from_config(cfg)
+        weights = list(head.get("LOSS_WEIGHTS", []) or []) or [1.0] * len(names)
     if len(weights) != len(names):
         raise ValueError(
             f"MODEL.SEM_SEG_HEAD.LOSS_WEIGHTS has {len(weights)} entries for "

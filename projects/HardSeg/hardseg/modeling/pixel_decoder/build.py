@@ -10,8 +10,9 @@ returns ``(mask_features, multi_scale_features)``:
   the coarsest to the finest, read by the transformer decoder round-robin.
 """
 
-from detectron2.layers import ShapeSpec
 from detectron2.utils.registry import Registry
+
+from ..shape_spec import as_shape_specs
 
 __all__ = ["PIXEL_DECODER_REGISTRY", "build_pixel_decoder", "as_shape_specs"]
 
@@ -22,12 +23,3 @@ PIXEL_DECODER_REGISTRY.__doc__ = __doc__
 def build_pixel_decoder(cfg, input_shape):
     """The pixel decoder named by ``MODEL.SEM_SEG_HEAD.PIXEL_DECODER_NAME``."""
     return PIXEL_DECODER_REGISTRY.get(cfg.MODEL.SEM_SEG_HEAD.PIXEL_DECODER_NAME)(cfg, input_shape)
-
-
-def as_shape_specs(input_shape):
-    """``{name: ShapeSpec}`` from ShapeSpecs or mappings with ``channels``/``stride`` (the form
-    LazyConfig files write)."""
-    return {
-        k: v if isinstance(v, ShapeSpec) else ShapeSpec(channels=v["channels"], stride=v["stride"])
-        for k, v in input_shape.items()
-    }

@@ -1,0 +1,13 @@
+"""HardSeg's keys of the dilated ResNet backbone (``build_resnet_dilated_backbone``)."""
+
+
+def add_backbone_config(cfg):
+    """Add ``MODEL.RESNETS.CONTRACT_DILATION`` and ``MODEL.RESNETS.SIZE_DIVISIBILITY``."""
+    # ResNet option for mmseg's ResNetV1c "contract_dilation": the first block of a dilated stage
+    # uses half the stage's dilation (res4 1,2,2.. and res5 2,4,4 at output stride 8). With
+    # STEM_TYPE "deeplab", STEM_OUT_CHANNELS 64 and STRIDE_IN_1X1 False this is mmseg's V1c.
+    cfg.MODEL.RESNETS.CONTRACT_DILATION = False
+    # Pad images (and labels, with the ignore value) to a multiple of this before the backbone;
+    # 0: no padding (detectron2's ResNet). 4 lets 769x769 crops train heads that upsample their
+    # stride-4 logits by 4 (772 = 193 x 4).
+    cfg.MODEL.RESNETS.SIZE_DIVISIBILITY = 0
