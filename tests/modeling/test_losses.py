@@ -2,7 +2,6 @@
 tensors, the shared properties (perfect prediction is the minimum, ignored pixels change nothing,
 finite gradients, all-ignore batches give 0), distance maps, and the config keys."""
 
-import inspect
 import math
 
 import numpy as np
@@ -13,6 +12,7 @@ from torch.nn import functional as F
 from detectron2.config import get_cfg
 
 from hardseg.config import add_hardseg_config
+from hardseg.config.losses import loss_options_node
 from hardseg.modeling.losses import (
     SEM_SEG_LOSS_REGISTRY,
     BoundaryLoss,
@@ -442,22 +442,32 @@ def test_pixel_forms_sum_to_the_loss():
 # ---------------------------------------------------------------- config
 
 
-def test_every_loss_has_config_keys_equal_to_its_defaults():
+def test_loss_options_are_derived_from_the_loss_signatures():
+    class Toy:
+        def __init__(self, ignore_value=255, weights=None, sizes=(1, 2), gamma=2.0, mode="a"):
+            pass
+
+    node = loss_options_node(Toy, "toy")
+    assert dict(node) == {"WEIGHTS": [], "SIZES": [1, 2], "GAMMA": 2.0, "MODE": "a"}
+
+    def no_default(ignore_value, alpha):
+        pass
+
+    with pytest.raises(ValueError, match="'toy'.*'alpha'.*no default"):
+        loss_options_node(no_default, "toy")
+    # every registered loss gets its node from its class (or builder function)
     cfg = get_cfg()
     add_hardseg_config(cfg)
+    assert set(cfg.MODEL.SEM_SEG_LOSS) == {n.upper() for n in registered_losses()}
     for name in registered_losses():
-        node = cfg.MODEL.SEM_SEG_LOSS[name.upper()]
         entry = SEM_SEG_LOSS_REGISTRY.get(name)
-        target = entry.loss_class or entry
-        params = {
-            k: p.default
-            for k, p in inspect.signature(target).parameters.items()
-            if k not in ("ignore_value", "self")
-        }
-        assert {k.lower() for k in node} == set(params), name
-        for key, value in node.items():
-            default = params[key.lower()]
-            assert (value if value != [] else None) == default, (name, key)
+        derived = loss_options_node(entry.loss_class or entry, name)
+        assert cfg.MODEL.SEM_SEG_LOSS[name.upper()] == derived, name
+    # user-visible values (from the classes): spot checks
+    L = cfg.MODEL.SEM_SEG_LOSS
+    assert (L.OHEM_CROSS_ENTROPY.THRESH, L.OHEM_CROSS_ENTROPY.MIN_KEPT) == (0.7, 100000)
+    assert (L.CROSS_ENTROPY.CLASS_WEIGHTS, L.HARD_PIXEL_MINING.TOP_K_PERCENT_PIXELS) == ([], 0.2)
+    assert (L.FOCAL_TVERSKY.EXPONENT, L.EXP_LOG.FORM, L.BOUNDARY) == (0.75, "paper", {})
 
 
 def test_spec_from_config_and_errors():
