@@ -26,19 +26,7 @@ from detectron2.utils.events import EventStorage
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import hardseg  # noqa: F401,E402  (registers HardSeg's models)
 from hardseg.engine import setup_cfg  # noqa: E402
-
-
-def _batch(n, h, w, num_classes, device):
-    g = torch.Generator().manual_seed(0)
-    return [
-        {
-            "image": torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8).to(device),
-            "sem_seg": torch.randint(0, num_classes, (h, w), generator=g).to(device),
-            "height": h,
-            "width": w,
-        }
-        for _ in range(n)
-    ]
+from hardseg.utils.synthetic import random_batch  # noqa: E402
 
 
 def _sync(device):
@@ -66,7 +54,10 @@ def measure(config_file, opts=(), batch=2, size=(128, 128), iters=10, warmup=2, 
     device = torch.device(cfg.MODEL.DEVICE)
     model = build_model(cfg)
     k = cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES
-    data = _batch(batch, *size, k, device)
+    data = [
+        {key: v.to(device) if torch.is_tensor(v) else v for key, v in d.items()}
+        for d in random_batch(batch, *size, num_classes=k, ignored_rows=0)
+    ]
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)

@@ -1,10 +1,10 @@
 """Shared helpers for the tests: tiny configs and random batches (CPU, a few seconds)."""
 
 import numpy as np
-import torch
 
 from hardseg.engine import setup_cfg
 from hardseg.model_zoo import get_config_file
+from hardseg.utils.synthetic import random_batch  # noqa: F401  (the tests' batches)
 
 INSTANT_CONFIG = "quick_schedules/deeplabv3plus_R18_instant_test.yaml"
 
@@ -12,24 +12,6 @@ INSTANT_CONFIG = "quick_schedules/deeplabv3plus_R18_instant_test.yaml"
 def tiny_cfg(*opts, config=INSTANT_CONFIG, freeze=False):
     """The instant-test config (R18 at 1/8 width, 7 classes, CPU), with ``KEY VALUE`` overrides."""
     return setup_cfg(get_config_file(config), list(opts), freeze=freeze)
-
-
-def random_batch(n=2, h=64, w=96, num_classes=7, ignore=255, seed=0, with_labels=True):
-    """``n`` mapper-style dicts: uint8 (3, h, w) image, (h, w) int64 labels with some ignore."""
-    g = torch.Generator().manual_seed(seed)
-    batch = []
-    for _ in range(n):
-        d = {
-            "image": torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8),
-            "height": h,
-            "width": w,
-        }
-        if with_labels:
-            sem_seg = torch.randint(0, num_classes, (h, w), generator=g)
-            sem_seg[: h // 8] = ignore
-            d["sem_seg"] = sem_seg
-        batch.append(d)
-    return batch
 
 
 def write_label_png(path, array):

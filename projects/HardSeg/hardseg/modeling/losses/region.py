@@ -67,9 +67,12 @@ def soft_counts(logits: torch.Tensor, targets: torch.Tensor, ignore_value: int, 
     return tp, pp, gg, p2, has_valid
 
 
-def class_average(per_class: torch.Tensor, gt_count, has_valid, class_avg: str, anchor):
+def class_average(
+    per_class: torch.Tensor, gt_count, has_valid, class_avg: str, anchor, per_set_fn=None
+):
     """Average a (S, K) per-class loss over classes (``class_avg``) and over the sets with a valid
-    pixel. ``anchor`` (a tensor in the graph) gives a 0 with a gradient when nothing is valid."""
+    pixel; ``per_set_fn``, when given, maps the per-set class means before the mean over sets.
+    ``anchor`` (a tensor in the graph) gives a 0 with a gradient when nothing is valid."""
     if class_avg == "present":
         mask = (gt_count > 0).to(per_class.dtype)
     else:
@@ -80,6 +83,8 @@ def class_average(per_class: torch.Tensor, gt_count, has_valid, class_avg: str, 
     if not bool(use.any()):
         return anchor.sum() * 0.0
     per_set = (per_class * mask).sum(1)[use] / n_cls[use]
+    if per_set_fn is not None:
+        per_set = per_set_fn(per_set)
     return per_set.mean()
 
 
@@ -275,16 +280,14 @@ class FocalTverskyLoss(TverskyLoss):
             return super().forward(logits, targets)
         tp, pp, gg, p2, has_valid = soft_counts(logits, targets, self.ignore_value, self.batch)
         per_class = self.per_class_loss(tp, pp, gg, p2)
-        mask = (gg > 0).to(per_class.dtype) if self.class_avg == "present" else None
-        if mask is None:
-            mask = torch.ones_like(per_class)
-        mask = mask * has_valid.unsqueeze(1).to(per_class.dtype)
-        n_cls = mask.sum(1)
-        use = n_cls > 0
-        if not bool(use.any()):
-            return logits.sum() * 0.0
-        per_set = (per_class * mask).sum(1)[use] / n_cls[use]
-        return safe_pow(per_set, self.exponent).mean()
+        return class_average(
+            per_class,
+            gg,
+            has_valid,
+            self.class_avg,
+            logits,
+            per_set_fn=lambda per_set: safe_pow(per_set, self.exponent),
+        )
 
 
 class CEDiceLoss(nn.Module):
