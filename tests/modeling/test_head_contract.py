@@ -183,3 +183,17 @@ def test_recipe_head_under_u2pl():
     losses = _train_step(model, batch, iteration=semi)
     assert {"loss_sem_seg", "loss_sem_seg_unsup", "loss_contrast"} <= set(losses)
     assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_u2pl_student_and_teacher_keep_no_per_batch_state():
+    cfg = tiny_cfg(config="hardshapes/u2pl_deeplabv3plus_R18_instant_test_1-16.yaml")
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    batch = {
+        "labeled": random_batch(2, 32, 32, seed=1),
+        "unlabeled": random_batch(2, 32, 32, seed=2, with_labels=False),
+    }
+    before = _state(model)
+    semi = cfg.MODEL.SEMISUP.EPOCH_ITERS * cfg.MODEL.SEMISUP.SUP_ONLY_EPOCHS
+    _train_step(model, batch, iteration=semi)
+    assert _state(model) == before

@@ -69,8 +69,11 @@ class DeepLabV3PlusPerPixelHead(PerPixelLossMixin, DeepLabV3PlusHead):
         ret["loss_type"] = loss_spec_from_config(cfg)
         return ret
 
-    # detectron2's forward (it also serves ``decoder_only``), not PerPixelLossMixin's.
-    forward = DeepLabV3PlusHead.forward
+    def forward(self, features, targets=None, *, loss_inputs=None):
+        """``PerPixelLossMixin.forward``; with ``decoder_only``, the decoder feature alone."""
+        if self.decoder_only:
+            return self.layers(features)
+        return PerPixelLossMixin.forward(self, features, targets, loss_inputs=loss_inputs)
 
     @property
     def feature_channels(self) -> Dict[str, int]:

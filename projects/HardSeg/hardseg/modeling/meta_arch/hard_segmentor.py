@@ -75,6 +75,11 @@ class HardSegmentor(SemanticSegmentor):
         / multi-scale + flip, ``TEST.*``)."""
         if not self.training:
             return self.inference(batched_inputs)
+        if any("sem_seg" not in x for x in batched_inputs):
+            raise ValueError(
+                "HardSegmentor trains on inputs with 'sem_seg' (H, W); build the training loader "
+                "with SemanticDatasetMapper(cfg, is_train=True)."
+            )
         return self.forward_train(batched_inputs)
 
     def forward_train(self, batched_inputs):
