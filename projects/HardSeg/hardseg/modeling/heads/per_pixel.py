@@ -30,7 +30,7 @@ class PerPixelLossMixin:
     Everything a loss needs arrives as an argument (the head keeps no per-batch state):
     ``loss_inputs`` holds the per-sample maps named by :attr:`required_loss_inputs` (distance
     maps from the mapper, padded like the targets) and ``pixel_weights`` turns the mean loss into
-    a weighted sum over pixels (HL).
+    a weighted sum over pixels (HL's ``loss_sem_seg`` is this sum with its detached weights).
 
     Shapes: ``predictions`` (N, K, H/s, W/s) with s = ``common_stride``; ``targets`` (N, H, W)
     int64 in [0, K) or the ignore value; extra maps (N, H, W) or (N, K, H, W) at target size;
