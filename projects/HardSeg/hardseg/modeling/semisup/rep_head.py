@@ -11,7 +11,9 @@ from torch import nn
 
 from detectron2.layers import get_norm
 
-__all__ = ["EMBED_IN_FEATURES", "RepresentationHead", "SegmentorWithEmbed"]
+from ..sync_bn import sync_bn_fallback
+
+__all__ = ["EMBED_IN_FEATURES", "RepresentationHead", "SegmentorWithEmbed", "add_embedding_head"]
 
 EMBED_IN_FEATURES = ("decoder_concat", "pre_classifier")
 
@@ -119,3 +121,13 @@ class SegmentorWithEmbed(nn.Module):
                 f"{tuple(logits.shape[-2:])} must have the same resolution"
             )
         return out
+
+
+def add_embedding_head(cfg, segmentor) -> SegmentorWithEmbed:
+    """A student (or teacher) branch: the per-pixel model plus the embedding head of
+    ``MODEL.SEMISUP.U2PL.EMBED_*``."""
+    u = cfg.MODEL.SEMISUP.U2PL
+    _, channels = embed_input_module(segmentor.sem_seg_head, u.EMBED_IN_FEATURE)
+    rep_head = RepresentationHead(channels, u.EMBED_DIM, u.EMBED_DROPOUT, u.EMBED_NORM)
+    sync_bn_fallback(rep_head, cfg.MODEL.DEVICE)
+    return SegmentorWithEmbed(segmentor, rep_head, u.EMBED_IN_FEATURE)
