@@ -1,54 +1,39 @@
 """The teacher-student base: copy / EMA updates with and without buffers (checked against the
 formula on hand-set values), the frozen teacher, which model evaluates, the hook placement, the
-checkpoint round trip, and README.md's "add a teacher-student method" recipe (the MeanTeacher
-below, registered here, is that recipe)."""
+checkpoint round trip, and README.md's "A teacher-student method" recipe (its code block, run
+here, registers MeanTeacher)."""
 
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-from detectron2.config import configurable
 from detectron2.engine import hooks
-from detectron2.modeling import META_ARCH_REGISTRY, build_model
+from detectron2.modeling import build_model
 from detectron2.utils.events import EventStorage
 
 from hardseg.engine.ema_hook import TeacherEMAHook, add_teacher_hook
-from hardseg.modeling.meta_arch import TeacherStudent, build_student_and_teacher
+from hardseg.modeling.meta_arch import TeacherStudent
 from hardseg.modeling.semisup.ema import copy_parameters_, ema_update_
 from hardseg.solver import build_optimizer
-from tests.common import random_batch, tiny_cfg
+from tests.common import REPO, random_batch, tiny_cfg
 
 
-# -- README.md, "Extending HardSeg", "add a teacher-student method" (keep the two in sync) -------
-@META_ARCH_REGISTRY.register()
-class MeanTeacher(TeacherStudent):
-    """Supervised loss on the labeled batch + the loss against the teacher's pseudo-labels."""
-
-    @configurable
-    def __init__(self, *, student, teacher, ema_decay=0.99):
-        super().__init__(student=student, teacher=teacher, ema_decay=ema_decay)
-
-    @classmethod
-    def from_config(cls, cfg):
-        student, teacher = build_student_and_teacher(cfg, "MeanTeacher")
-        return {"student": student, "teacher": teacher, "ema_decay": cfg.MODEL.SEMISUP.EMA_DECAY}
-
-    def forward_train(self, batched_inputs, iteration):
-        losses = self.student(batched_inputs["labeled"])
-        unlabeled = batched_inputs["unlabeled"]
-        self.teacher.eval()
-        with torch.no_grad():
-            outputs = self.teacher(unlabeled)
-        pseudo = [dict(x, sem_seg=o["sem_seg"].argmax(0)) for x, o in zip(unlabeled, outputs)]
-        unsup = self.student(pseudo)
-        losses.update({f"{k}_unsup": v for k, v in unsup.items()})
-        return losses
+def _readme_recipe():
+    """The code block of README.md's "A teacher-student method", run as is (it registers
+    MeanTeacher)."""
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("- **A teacher-student method.**") :]
+    block = section[section.index("```python\n") + len("```python\n") : section.index("  ```\n")]
+    namespace = {}
+    exec(textwrap.dedent(block), namespace)
+    return namespace["MeanTeacher"]
 
 
-# -----------------------------------------------------------------------------------------------
+MeanTeacher = _readme_recipe()
 
 
 def _pair():
