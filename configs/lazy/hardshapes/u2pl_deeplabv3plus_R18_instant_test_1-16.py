@@ -24,6 +24,7 @@ def _branch():
         segmentor=segmentor,
         rep_head=L(RepresentationHead)(in_channels=8 + 16, dim=16, dropout=0.1, norm="BN"),
         embed_in_feature="decoder_concat",
+        device="${train.device}",
     )
 
 

@@ -22,6 +22,7 @@ def u2pl_model(segmentor, *, num_classes, embed_in_channels, sup_only_epochs, no
                 in_channels=embed_in_channels, dim=256, dropout=0.1, norm=norm
             ),
             embed_in_feature="decoder_concat",
+            device="${train.device}",  # SyncBN -> BN in a single process, as in the YAML form
         )
 
     return L(U2PL)(

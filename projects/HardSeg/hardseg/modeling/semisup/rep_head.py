@@ -83,10 +83,18 @@ class SegmentorWithEmbed(nn.Module):
     ``segmentor.*`` (the plain model's keys behind a prefix) and ``rep_head.*``.
     """
 
-    def __init__(self, segmentor: nn.Module, rep_head: RepresentationHead, embed_in_feature: str):
+    def __init__(
+        self,
+        segmentor: nn.Module,
+        rep_head: RepresentationHead,
+        embed_in_feature: str,
+        device: str = "cpu",
+    ):
+        """``device``: where the model will run; decides the embedding head's SyncBN fallback,
+        as for :class:`HardSegmentor` (``MODEL.DEVICE``, ``train.device``)."""
         super().__init__()
         self.segmentor = segmentor
-        self.rep_head = rep_head
+        self.rep_head = sync_bn_fallback(rep_head, device)
         self.embed_in_feature = embed_in_feature
         tap, channels = embed_input_module(segmentor.sem_seg_head, embed_in_feature)
         if channels != rep_head.in_channels:
@@ -129,5 +137,4 @@ def add_embedding_head(cfg, segmentor) -> SegmentorWithEmbed:
     u = cfg.MODEL.SEMISUP.U2PL
     _, channels = embed_input_module(segmentor.sem_seg_head, u.EMBED_IN_FEATURE)
     rep_head = RepresentationHead(channels, u.EMBED_DIM, u.EMBED_DROPOUT, u.EMBED_NORM)
-    sync_bn_fallback(rep_head, cfg.MODEL.DEVICE)
-    return SegmentorWithEmbed(segmentor, rep_head, u.EMBED_IN_FEATURE)
+    return SegmentorWithEmbed(segmentor, rep_head, u.EMBED_IN_FEATURE, cfg.MODEL.DEVICE)
