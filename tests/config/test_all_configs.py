@@ -1,17 +1,23 @@
-"""Every YAML and LazyConfig file loads and builds; one training step and one inference per
-config family (hardshapes and Cityscapes DeepLabV3+), in both config forms."""
+"""Every YAML and LazyConfig file loads and builds a model with the config's class count; every
+model config's YAML and LazyConfig twins build the same model; one training step and one inference
+per config family (hardshapes and Cityscapes DeepLabV3+), in both config forms."""
 
+import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import torch
 
 from detectron2.config import instantiate
-from detectron2.modeling import build_model
+from detectron2.modeling import META_ARCH_REGISTRY, build_model
 from detectron2.utils.events import EventStorage
 
 from hardseg.engine.lazy import load_lazy_config
 from hardseg.model_zoo import CONFIG_ROOT
+from hardseg.modeling.inference import InferenceConfig
+from hardseg.modeling.losses.build import WeightedSumLoss
+from hardseg.modeling.meta_arch import TeacherStudent
 from tests.common import random_batch, tiny_cfg
 
 YAMLS = sorted(p.relative_to(CONFIG_ROOT).as_posix() for p in CONFIG_ROOT.rglob("*.yaml"))
@@ -22,17 +28,33 @@ LAZIES = sorted(
 )
 
 
+# Twins: a model config's YAML form and its LazyConfig form have the same file stem.
+YAML_BY_STEM = {Path(y).stem: y for y in YAMLS if not Path(y).name.startswith("Base-")}
+LAZY_BY_STEM = {Path(p).stem: p for p in LAZIES}
+
+
 def test_every_model_config_has_a_twin():
-    models = {Path(y).stem for y in YAMLS if not Path(y).name.startswith("Base-")}
-    assert models == {Path(p).stem for p in LAZIES}
-    assert len(models) >= 3
+    assert len(YAML_BY_STEM) == len(YAMLS) - sum(Path(y).name.startswith("Base-") for y in YAMLS)
+    assert len(LAZY_BY_STEM) == len(LAZIES)  # stems are unique within each form
+    assert set(YAML_BY_STEM) == set(LAZY_BY_STEM)
+    assert len(YAML_BY_STEM) >= 40
 
 
 def _output_classes(model):
-    """Output channels of a per-pixel model's class predictor (a 1x1 conv named ``predictor`` in
-    its head); None for models without one (their own tests check their class count)."""
-    predictor = getattr(getattr(model, "sem_seg_head", None), "predictor", None)
-    return predictor.out_channels if isinstance(predictor, torch.nn.Conv2d) else None
+    """Classes a model predicts: the out channels of its per-pixel head's 1x1 ``predictor`` (the
+    decode head's, inside a HardnessHead; the student's, in a teacher-student model), or the
+    outputs of a mask-classification model's ``class_embed`` less the no-object class."""
+    if isinstance(model, TeacherStudent):
+        return _output_classes(model.per_pixel_model(model.student))
+    head = getattr(model, "sem_seg_head", None)
+    head = getattr(head, "seg", head)  # HardnessHead wraps the decode head
+    predictor = getattr(head, "predictor", None)
+    if isinstance(predictor, torch.nn.Conv2d):
+        return predictor.out_channels
+    class_embeds = [m for n, m in model.named_modules() if n.endswith("class_embed")]
+    assert class_embeds, f"no class predictor found in {type(model).__name__}"
+    assert len({m.out_features for m in class_embeds}) == 1
+    return class_embeds[0].out_features - 1
 
 
 @pytest.mark.parametrize("path", YAMLS)
@@ -41,15 +63,78 @@ def test_yaml_loads_and_builds(path):
     if Path(path).name.startswith("Base-"):
         return  # a Base file holds data/solver/input only
     model = build_model(cfg)
-    assert _output_classes(model) in (None, cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES)
+    assert _output_classes(model) == cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES
 
 
 @pytest.mark.parametrize("path", LAZIES)
 def test_lazy_loads_and_builds(path):
     cfg = load_lazy_config(str(CONFIG_ROOT / path))
     model = instantiate(cfg.model)
-    assert _output_classes(model) in (None, cfg.dataloader.train.mapper.num_classes)
+    assert _output_classes(model) == cfg.dataloader.train.mapper.num_classes
     assert {"train", "test", "evaluator"} <= set(cfg.dataloader)
+
+
+_SKIP = object()
+
+
+def _plain(value):
+    """A comparable form of a module attribute, or _SKIP (tensors, modules, callables, ...)."""
+    if isinstance(value, (bool, int, float, str, type(None), torch.dtype)):
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, str):  # lists, Lazy ListConfigs
+        items = [_plain(v) for v in value]
+        return _SKIP if any(v is _SKIP for v in items) else tuple(items)
+    if isinstance(value, InferenceConfig):  # ratios / flip are read only when aug is on
+        value = value if value.aug else dataclasses.replace(value, ratios=(), flip=False)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(tuple((f.name, getattr(value, f.name)) for f in dataclasses.fields(value)))
+    return _SKIP
+
+
+def _loss_terms(loss):
+    """(type, weight, settings) per term: a one-term WeightedSumLoss equals its single loss."""
+    if isinstance(loss, WeightedSumLoss):
+        return tuple((type(m).__name__, w, _settings(m)) for _, w, m in loss.terms)
+    return ((type(loss).__name__, 1.0, _settings(loss)),)
+
+
+def _settings(module, prefix=""):
+    """Every submodule's type, plain attributes and parameter / buffer shapes; loss modules as
+    their terms. ``loss_type`` (the spec the ``loss`` module was built from) is left out."""
+    out = {}
+    for name, child in module.named_children():
+        key = f"{prefix}{name}"
+        if name in ("loss", "criterion") or isinstance(child, WeightedSumLoss):
+            out[key] = _loss_terms(child)
+        else:
+            out[f"{key}:type"] = type(child).__name__
+            out.update(_settings(child, f"{key}."))
+    for name, value in vars(module).items():
+        if not name.startswith("_") and name not in ("training", "loss_type"):
+            if (v := _plain(value)) is not _SKIP:
+                out[f"{prefix}{name}"] = v
+    for name, t in list(module.named_parameters(recurse=False)) + list(
+        module.named_buffers(recurse=False)
+    ):
+        out[f"{prefix}{name}:shape"] = tuple(t.shape)
+    return out
+
+
+@pytest.mark.parametrize("stem", sorted(YAML_BY_STEM))
+def test_yaml_and_lazy_twins_build_the_same_model(stem):
+    """Same architecture, parameter shapes and settings (U2PLConfig, InferenceConfig, losses,
+    norms, dropout, ...). Built on the meta device: no memory, no initialisation."""
+    cfg = tiny_cfg(config=YAML_BY_STEM[stem])
+    lazy = load_lazy_config(str(CONFIG_ROOT / LAZY_BY_STEM[stem]))
+    with torch.device("meta"):
+        a = META_ARCH_REGISTRY.get(cfg.MODEL.META_ARCHITECTURE)(cfg)
+        b = instantiate(lazy.model)
+    assert type(a) is type(b)
+    sa, sb = _settings(a), _settings(b)
+    diff = {
+        k: (sa.get(k, "-"), sb.get(k, "-")) for k in set(sa) | set(sb) if sa.get(k) != sb.get(k)
+    }
+    assert not diff, f"YAML vs Lazy ({len(diff)}): {dict(sorted(diff.items())[:5])}"
 
 
 def _step_and_infer(model, num_classes, h, w):
@@ -86,28 +171,3 @@ def test_hardshapes_family_step_both_forms():
     )
     cfg = load_lazy_config(str(CONFIG_ROOT / "lazy/hardshapes/deeplabv3plus_R18_os8_bs8_600it.py"))
     _step_and_infer(instantiate(cfg.model), 7, 64, 96)
-
-
-def test_yaml_and_lazy_twins_build_the_same_model():
-    for yaml_path, lazy_path in [
-        (
-            "hardshapes/deeplabv3plus_R18_os8_bs8_600it.yaml",
-            "lazy/hardshapes/deeplabv3plus_R18_os8_bs8_600it.py",
-        ),
-        (CITYSCAPES_YAML, CITYSCAPES_LAZY),
-        (
-            "cityscapes/semantic-segmentation/maskformer2_R50_hl_bs16_90k.yaml",
-            "lazy/cityscapes/maskformer2_R50_hl_bs16_90k.py",
-        ),
-        (
-            "ade20k/semantic-segmentation/maskformer2_R50_bs16_160k.yaml",
-            "lazy/ade20k/maskformer2_R50_bs16_160k.py",
-        ),
-        (
-            "quick_schedules/maskformer2_R18_instant_test.yaml",
-            "lazy/quick_schedules/maskformer2_R18_instant_test.py",
-        ),
-    ]:
-        a = build_model(tiny_cfg(config=yaml_path)).state_dict()
-        b = instantiate(load_lazy_config(str(CONFIG_ROOT / lazy_path)).model).state_dict()
-        assert {k: v.shape for k, v in a.items()} == {k: v.shape for k, v in b.items()}, lazy_path

@@ -135,7 +135,7 @@ def test_lazy_run_updates_the_teacher(tmp_path):
             "train.max_iter=3",
             "train.checkpointer.period=1",
             "train.eval_period=0",
-            "model.epoch_iters=1",
+            "model.config.epoch_iters=1",
             f"train.output_dir={tmp_path}",
         ],
     )

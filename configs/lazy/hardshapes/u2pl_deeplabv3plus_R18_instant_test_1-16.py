@@ -6,7 +6,7 @@ from detectron2.data import transforms as T
 
 from hardseg.data import SemanticDatasetMapper
 from hardseg.data.semisup_loader import build_two_stream_loader
-from hardseg.modeling.meta_arch import U2PL
+from hardseg.modeling.meta_arch import U2PL, U2PLConfig
 from hardseg.modeling.semisup import RepresentationHead, SegmentorWithEmbed
 
 from ..quick_schedules.deeplabv3plus_R18_instant_test import (  # noqa: F401
@@ -24,21 +24,24 @@ def _branch():
         segmentor=segmentor,
         rep_head=L(RepresentationHead)(in_channels=8 + 16, dim=16, dropout=0.1, norm="BN"),
         embed_in_feature="decoder_concat",
+        device="${train.device}",
     )
 
 
 model = L(U2PL)(
     student=_branch(),
     teacher=_branch(),
-    num_classes=7,
-    ignore_value=255,
-    epoch_iters=5,
-    max_iter="${train.max_iter}",
-    sup_only_epochs=1,
-    queue_size=300,
-    queue_size_class0=500,
-    num_queries=32,
-    num_negatives=8,
+    config=L(U2PLConfig)(
+        num_classes=7,
+        ignore_value=255,
+        epoch_iters=5,
+        max_iter="${train.max_iter}",
+        sup_only_epochs=1,
+        queue_size=300,
+        queue_size_class0=500,
+        num_queries=32,
+        num_negatives=8,
+    ),
 )
 
 _labeled_mapper = dataloader.train.mapper

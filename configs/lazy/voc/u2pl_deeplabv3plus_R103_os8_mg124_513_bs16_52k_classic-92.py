@@ -13,7 +13,7 @@ EPOCH_ITERS = 655  # spec §6
 # 92 labeled / 10490 unlabeled images
 dataloader.train.dataset.names = "voc_2012_sem_seg_train_aug_classic_92_labeled"
 dataloader.train.unlabeled_dataset.names = "voc_2012_sem_seg_train_aug_classic_92_unlabeled"
-model.epoch_iters = EPOCH_ITERS
+model.config.epoch_iters = EPOCH_ITERS
 train.max_iter = EPOCH_ITERS * 80  # 52400 (spec §5, §6)
 train.eval_period = EPOCH_ITERS  # every epoch (spec §7)
 train.output_dir = "./output/voc/u2pl_deeplabv3plus_R103_os8_mg124_513_bs16_52k_classic-92"

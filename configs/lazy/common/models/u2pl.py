@@ -4,14 +4,15 @@
 # configs/{voc,cityscapes}/semi-supervised/Base-*-U2PL.yaml; see those files for the choices.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling.meta_arch import U2PL
+from hardseg.modeling.meta_arch import U2PL, U2PLConfig
 from hardseg.modeling.semisup import RepresentationHead, SegmentorWithEmbed
 
 
 def u2pl_model(segmentor, *, num_classes, embed_in_channels, sup_only_epochs, norm="SyncBN"):
     """U2PL around ``segmentor`` (a per-pixel model config such as
     ``models/deeplabv3plus_u2pl.py``'s). ``embed_in_channels``: channels of the DeepLabV3+
-    decoder concat (projected res2 + ASPP). ``epoch_iters`` is left for the experiment to set."""
+    decoder concat (projected res2 + ASPP). ``config.epoch_iters`` is left for the experiment to
+    set."""
 
     def branch():
         return L(SegmentorWithEmbed)(
@@ -21,26 +22,29 @@ def u2pl_model(segmentor, *, num_classes, embed_in_channels, sup_only_epochs, no
                 in_channels=embed_in_channels, dim=256, dropout=0.1, norm=norm
             ),
             embed_in_feature="decoder_concat",
+            device="${train.device}",  # SyncBN -> BN in a single process, as in the YAML form
         )
 
     return L(U2PL)(
         student=branch(),
         teacher=branch(),
-        num_classes=num_classes,
-        ignore_value=255,
-        epoch_iters="???",  # iterations per epoch of the split (spec §6 table)
-        max_iter="${train.max_iter}",
-        sup_only_epochs=sup_only_epochs,  # VOC 1, Cityscapes 0 (spec §5)
-        ema_decay=0.99,  # spec §5
-        unsup_weight=1.0,  # lambda_u (spec §4.4)
-        mix="cutmix",  # spec §6
-        mix_prob=0.5,  # spec §6, §9 #9
-        eval_model="teacher",  # spec §7
-        alpha0=20.0,  # 100 - drop_percent 80 (spec §5)
-        # low/high rank 3/20, delta_p 0.3, 256 queries x 50 negatives, tau 0.5, queues
-        # 30000/50000: the official values are U2PL's defaults (spec §4.3).
-        contrast_weight=0.1,  # lambda_c of the paper (spec §4.3, §4.4, §9 #10)
-        contrast_divide_by_world_size=False,
-        negative_rule="official",  # spec §9 #1
-        anchor_rule="official",  # spec §9 #4
+        config=L(U2PLConfig)(
+            num_classes=num_classes,
+            ignore_value=255,
+            epoch_iters="???",  # iterations per epoch of the split (spec §6 table)
+            max_iter="${train.max_iter}",
+            sup_only_epochs=sup_only_epochs,  # VOC 1, Cityscapes 0 (spec §5)
+            ema_decay=0.99,  # spec §5
+            unsup_weight=1.0,  # lambda_u (spec §4.4)
+            mix="cutmix",  # spec §6
+            mix_prob=0.5,  # spec §6, §9 #9
+            eval_model="teacher",  # spec §7
+            alpha0=20.0,  # 100 - drop_percent 80 (spec §5)
+            # low/high rank 3/20, delta_p 0.3, 256 queries x 50 negatives, tau 0.5, queues
+            # 30000/50000: the official values are U2PL's defaults (spec §4.3).
+            contrast_weight=0.1,  # lambda_c of the paper (spec §4.3, §4.4, §9 #10)
+            contrast_divide_by_world_size=False,
+            negative_rule="official",  # spec §9 #1
+            anchor_rule="official",  # spec §9 #4
+        ),
     )

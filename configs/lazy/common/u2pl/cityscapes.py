@@ -1,8 +1,8 @@
 # U2PL on Cityscapes: the LazyConfig twin of
 # configs/cityscapes/semi-supervised/Base-Cityscapes-U2PL.yaml, i.e. the SupOnly recipe of
 # cityscapes_suponly.py as student and teacher, plus the unlabeled stream. An experiment sets
-# dataloader.train.{dataset,unlabeled_dataset}.names, model.epoch_iters, train.max_iter and
-# train.output_dir.
+# dataloader.train.{dataset,unlabeled_dataset}.names, model.config.epoch_iters, train.max_iter
+# and train.output_dir.
 from ..data.semisup import two_stream_loader
 from ..models.u2pl import u2pl_model
 from .cityscapes_suponly import dataloader, lr_multiplier, optimizer, train  # noqa: F401

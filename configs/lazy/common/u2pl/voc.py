@@ -1,6 +1,6 @@
 # U2PL on PASCAL VOC 2012: the LazyConfig twin of configs/voc/semi-supervised/Base-VOC-U2PL.yaml,
 # i.e. the SupOnly recipe of voc_suponly.py as student and teacher, plus the unlabeled stream. An
-# experiment sets dataloader.train.{dataset,unlabeled_dataset}.names, model.epoch_iters,
+# experiment sets dataloader.train.{dataset,unlabeled_dataset}.names, model.config.epoch_iters,
 # train.max_iter, train.eval_period and train.output_dir.
 from ..data.semisup import two_stream_loader
 from ..models.u2pl import u2pl_model

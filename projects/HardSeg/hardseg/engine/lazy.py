@@ -20,7 +20,7 @@ from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
 from .defaults import resolve_device
-from .ema_hook import TeacherEMAHook, has_teacher
+from .ema_hook import add_teacher_hook
 from .rng import RNGState
 from .trainer import create_ddp_model, evaluate_and_report
 
@@ -70,29 +70,26 @@ def do_train(args, cfg):
         model, cfg.train.output_dir, trainer=trainer, rng=RNGState()
     )
     main_process = comm.is_main_process()
-    trainer.register_hooks(
-        [
-            hooks.IterationTimer(),
-            hooks.LRScheduler(scheduler=instantiate(cfg.lr_multiplier)),
-            # EMA teacher (U2PL): after the optimizer and LR steps, before checkpoint and eval,
-            # at the place Trainer.build_hooks gives it.
-            TeacherEMAHook() if has_teacher(model) else None,
-            (
-                hooks.PeriodicCheckpointer(checkpointer, **cfg.train.checkpointer)
-                if main_process
-                else None
-            ),
-            hooks.EvalHook(cfg.train.eval_period, lambda: do_test(cfg, model)),
-            (
-                hooks.PeriodicWriter(
-                    default_writers(cfg.train.output_dir, cfg.train.max_iter),
-                    period=cfg.train.log_period,
-                )
-                if main_process
-                else None
-            ),
-        ]
-    )
+    hook_list = [
+        hooks.IterationTimer(),
+        hooks.LRScheduler(scheduler=instantiate(cfg.lr_multiplier)),
+        (
+            hooks.PeriodicCheckpointer(checkpointer, **cfg.train.checkpointer)
+            if main_process
+            else None
+        ),
+        hooks.EvalHook(cfg.train.eval_period, lambda: do_test(cfg, model)),
+        (
+            hooks.PeriodicWriter(
+                default_writers(cfg.train.output_dir, cfg.train.max_iter),
+                period=cfg.train.log_period,
+            )
+            if main_process
+            else None
+        ),
+    ]
+    # EMA teacher (U2PL): after the LR scheduler, before checkpoint and eval, as in Trainer
+    trainer.register_hooks(add_teacher_hook(model, hook_list))
     checkpointer.resume_or_load(cfg.train.init_checkpoint, resume=args.resume)
     start_iter = trainer.iter + 1 if args.resume and checkpointer.has_checkpoint() else 0
     trainer.train(start_iter, cfg.train.max_iter)

@@ -24,7 +24,7 @@ from ..data.mappers import MaskFormerSemanticDatasetMapper, SemanticDatasetMappe
 from ..evaluation import build_sem_seg_evaluator, format_sem_seg_table, save_results_json
 from ..solver import build_optimizer
 from ..data.semisup_loader import build_semisup_train_loader
-from .ema_hook import TeacherEMAHook, has_teacher
+from .ema_hook import add_teacher_hook
 from .rng import RNGState
 
 __all__ = ["Trainer", "create_ddp_model", "evaluate_and_report"]
@@ -97,11 +97,8 @@ class Trainer(DefaultTrainer):
         self._trainer.load_state_dict(state_dict["_trainer"])
 
     def build_hooks(self):
-        ret = super().build_hooks()
-        if has_teacher(self.model):
-            # EMA teacher (U2PL): after the optimizer and LR steps, before checkpoint and eval.
-            ret.insert(2, TeacherEMAHook())
-        return ret
+        # EMA teacher (U2PL): after the optimizer and LR steps, before checkpoint and eval.
+        return add_teacher_hook(self.model, super().build_hooks())
 
     @classmethod
     def build_optimizer(cls, cfg, model):

@@ -32,11 +32,10 @@ and why:
   small head's memory. Drop the ``hl.*`` keys to export a plain model.
 """
 
-import logging
+from functools import partial
 from typing import Dict, List
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from detectron2.config import configurable
@@ -46,11 +45,9 @@ from detectron2.utils.events import get_event_storage
 
 from ..heads.hardness_head import HardnessHead
 from ..preprocess import batch_loss_inputs, normalize_and_pad, pad_maps
-from ..semisup.contrastive import NEGATIVE_RULES, u2pl_contrastive_loss
-from ..semisup.ema import copy_parameters_, ema_update_
+from ..semisup.contrastive import u2pl_contrastive_loss
 from ..semisup.memory_queue import ClassMemoryQueues
 from ..semisup.reliability import (
-    ANCHOR_RULES,
     anchor_candidates,
     ema_momentum,
     entropy_map,
@@ -59,53 +56,22 @@ from ..semisup.reliability import (
     u2pl_epoch,
     unreliable_percent,
 )
-from ..semisup.rep_head import RepresentationHead, SegmentorWithEmbed, embed_in_channels
-from ..semisup.strong_aug import MIX_MODES, mix_unlabeled_batch
-from ..sync_bn import sync_bn_fallback
-from .hard_segmentor import HardSegmentor
+from ..semisup.resize import resize_bilinear, resize_nearest
+from ..semisup.rep_head import SegmentorWithEmbed, add_embedding_head
+from ..semisup.strong_aug import mix_unlabeled_batch
+from .teacher_student import TeacherStudent, build_student_and_teacher
+from .u2pl_config import QUEUE_DTYPES, U2PLConfig
 
-__all__ = ["U2PL", "build_segmentor_with_embed"]
-
-logger = logging.getLogger(__name__)
-
-EVAL_MODELS = ("teacher", "student")
-QUEUE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
-
-
-def build_segmentor_with_embed(cfg) -> SegmentorWithEmbed:
-    """The student (or teacher): ``MODEL.SEMISUP.STUDENT_META_ARCHITECTURE`` built from ``cfg``
-    by its registry entry, plus the embedding head of ``MODEL.SEMISUP.U2PL.EMBED_*``."""
-    name = cfg.MODEL.SEMISUP.STUDENT_META_ARCHITECTURE
-    if name == "U2PL":
-        raise ValueError(
-            "MODEL.SEMISUP.STUDENT_META_ARCHITECTURE must be a per-pixel model, not U2PL"
-        )
-    inner = cfg.clone()
-    inner.defrost()
-    inner.MODEL.META_ARCHITECTURE = name
-    segmentor = META_ARCH_REGISTRY.get(name)(inner)
-    if not isinstance(segmentor, HardSegmentor):
-        raise ValueError(
-            f"MODEL.SEMISUP.STUDENT_META_ARCHITECTURE={name!r}: U2PL wraps per-pixel models "
-            "(HardSegmentor and its subclasses, whose head has layers() / losses()); "
-            "mask-classification models such as HardMaskFormer are not supported yet."
-        )
-    u = cfg.MODEL.SEMISUP.U2PL
-    channels = embed_in_channels(segmentor.sem_seg_head, u.EMBED_IN_FEATURE)
-    rep_head = RepresentationHead(channels, u.EMBED_DIM, u.EMBED_DROPOUT, u.EMBED_NORM)
-    sync_bn_fallback(rep_head, cfg.MODEL.DEVICE)
-    return SegmentorWithEmbed(segmentor, rep_head, u.EMBED_IN_FEATURE)
+__all__ = ["U2PL", "U2PLConfig"]
 
 
 @META_ARCH_REGISTRY.register()
-class U2PL(nn.Module):
+class U2PL(TeacherStudent):
     """Mean teacher + entropy-filtered pseudo-labels + contrastive loss on unreliable negatives.
 
-    Submodules (all created in ``__init__``, all in the checkpoint): ``student`` and ``teacher``
-    (:class:`SegmentorWithEmbed`, same architecture; the teacher's parameters have
-    ``requires_grad=False``, so optimizers skip them and no gradient ever reaches them), ``queues``
-    (:class:`ClassMemoryQueues`, registered buffers) and the buffer ``teacher_synced`` (whether the
-    teacher was ever set from the student).
+    A :class:`TeacherStudent` whose branches are :class:`SegmentorWithEmbed` (the per-pixel
+    model at ``segmentor``, plus an embedding head), with ``queues`` (:class:`ClassMemoryQueues`,
+    registered buffers) added to the checkpoint.
 
     Training input: ``{"labeled": [dicts with "image" (3, H, W), "sem_seg" (H, W)], "unlabeled":
     [dicts with "image"]}`` from :func:`hardseg.data.semisup_loader.build_semisup_train_loader`;
@@ -125,212 +91,57 @@ class U2PL(nn.Module):
       (:func:`reliable_pseudo_label_loss`) and ``loss_contrast``
       (:func:`u2pl_contrastive_loss`).
 
-    The EMA update (parameters only) happens after the optimizer step, in :meth:`update_teacher`,
-    called by :class:`hardseg.engine.ema_hook.TeacherEMAHook`.
+    The EMA update (parameters only, momentum :meth:`teacher_momentum`) happens after the
+    optimizer step, in :meth:`TeacherStudent.update_teacher`, called by
+    :class:`hardseg.engine.ema_hook.TeacherEMAHook`. Options: :class:`U2PLConfig`.
 
     Gradient semantics: nothing reaches the teacher; pseudo-labels, entropy, probabilities,
     prototypes and negative keys are teacher outputs computed under ``no_grad``; in the
     contrastive loss only the anchors (student embeddings) carry gradient.
 
-    Inference: the teacher's (``eval_model="teacher"``, once synced) or the student's per-pixel
-    model, ``[{"sem_seg": (K, height, width)}]``.
-
-    HL: when the student's head is a :class:`HardnessHead`, :meth:`_supervised_losses` returns
-    the HL-weighted ``loss_sem_seg`` and ``loss_hardness`` of the labeled rows (both phases); the
-    unsupervised and contrastive terms are unweighted, and the teacher's HL branch is EMA'd but
-    never run (see the module docstring for why). ``loss_hardness`` reaches only the student's HL
-    branch; the other losses never reach it.
+    HL (module docstring): ``loss_hardness`` reaches only the student's HL branch, and the other
+    losses never reach it; the teacher's HL branch is EMA'd but never run.
     """
 
+    segmentor_path = "segmentor"
+
     @configurable
-    def __init__(
-        self,
-        *,
-        student: SegmentorWithEmbed,
-        teacher: SegmentorWithEmbed,
-        num_classes: int,
-        epoch_iters: int,
-        max_iter: int,
-        ignore_value: int = 255,
-        sup_only_epochs: int = 1,
-        ema_decay: float = 0.99,
-        unsup_weight: float = 1.0,
-        mix: str = "cutmix",
-        mix_prob: float = 0.5,
-        mix_area_ratio: float = 2.0,
-        eval_model: str = "teacher",
-        alpha0: float = 20.0,
-        low_rank: int = 3,
-        high_rank: int = 20,
-        anchor_prob_thresh: float = 0.3,
-        negative_prob_thresh: float = 1.0,
-        num_queries: int = 256,
-        num_negatives: int = 50,
-        temperature: float = 0.5,
-        queue_size: int = 30000,
-        queue_size_class0: int = 50000,
-        queue_dtype: str = "float32",
-        contrast_weight: float = 1.0,
-        contrast_divide_by_world_size: bool = True,
-        negative_rule: str = "official",
-        anchor_rule: str = "official",
-    ):
-        """Arguments are the ``MODEL.SEMISUP.*`` / ``MODEL.SEMISUP.U2PL.*`` keys (see
-        ``hardseg/config/semisup.py`` for their meaning and the official values); ``student`` and
-        ``teacher`` are two independently built :class:`SegmentorWithEmbed`; ``max_iter`` is
-        ``SOLVER.MAX_ITER`` (total epochs E = max_iter / epoch_iters)."""
-        super().__init__()
-        if epoch_iters <= 0:
-            raise ValueError(
-                f"MODEL.SEMISUP.EPOCH_ITERS={epoch_iters}: U2PL needs the iterations per epoch "
-                "(N_unlabeled // global unlabeled batch) for its sup-only and DPA schedules."
-            )
-        if mix not in MIX_MODES:
-            raise ValueError(f"MODEL.SEMISUP.MIX={mix!r}; expected one of {MIX_MODES}.")
-        if eval_model not in EVAL_MODELS:
-            raise ValueError(f"MODEL.SEMISUP.EVAL_MODEL={eval_model!r}; expected {EVAL_MODELS}.")
-        if negative_rule not in NEGATIVE_RULES:
-            raise ValueError(
-                f"MODEL.SEMISUP.U2PL.NEGATIVE_RULE={negative_rule!r}; expected {NEGATIVE_RULES}."
-            )
-        if anchor_rule not in ANCHOR_RULES:
-            raise ValueError(
-                f"MODEL.SEMISUP.U2PL.ANCHOR_RULE={anchor_rule!r}; expected {ANCHOR_RULES}."
-            )
-        if queue_dtype not in QUEUE_DTYPES:
-            raise ValueError(
-                f"MODEL.SEMISUP.U2PL.QUEUE_DTYPE={queue_dtype!r}; expected {QUEUE_DTYPES}."
-            )
-        self.student = student
-        self.teacher = teacher
+    def __init__(self, *, student: SegmentorWithEmbed, teacher: SegmentorWithEmbed, config):
+        """``student`` and ``teacher``: two independently built :class:`SegmentorWithEmbed`;
+        ``config``: a :class:`U2PLConfig`."""
+        super().__init__(
+            student=student,
+            teacher=teacher,
+            eval_model=config.eval_model,
+            ema_decay=config.ema_decay,
+            ema_buffers=False,  # the teacher's BN statistics are its own
+        )
+        self.config = config
+        self.ignore_value = config.ignore_value
         # HL on the labeled batch (module docstring); the teacher's HL branch is never run.
         self.hardness = isinstance(student.segmentor.sem_seg_head, HardnessHead)
-        for p in self.teacher.parameters():
-            p.requires_grad_(False)
-        self.num_classes = num_classes
-        self.ignore_value = ignore_value
-        self.epoch_iters = epoch_iters
-        self.total_epochs = max_iter / epoch_iters
-        self.sup_only_epochs = sup_only_epochs
-        self.ema_decay = ema_decay
-        self.unsup_weight = unsup_weight
-        self.mix = mix
-        self.mix_prob = mix_prob
-        self.mix_area_ratio = mix_area_ratio
-        self.eval_model = eval_model
-        self.alpha0 = alpha0
-        self.contrast_kwargs = dict(
-            low_rank=low_rank,
-            high_rank=high_rank,
-            anchor_prob_thresh=anchor_prob_thresh,
-            negative_prob_thresh=negative_prob_thresh,
-            num_queries=num_queries,
-            num_negatives=num_negatives,
-            temperature=temperature,
-            negative_rule=negative_rule,
-        )
-        self.anchor_rule = anchor_rule
-        self.contrast_weight = contrast_weight
-        self.contrast_divide_by_world_size = contrast_divide_by_world_size
-        capacities = [queue_size_class0] + [queue_size] * (num_classes - 1)
+        capacities = [config.queue_size_class0] + [config.queue_size] * (config.num_classes - 1)
         self.queues = ClassMemoryQueues(
-            num_classes, student.rep_head.dim, capacities, QUEUE_DTYPES[queue_dtype]
-        )
-        self.register_buffer("teacher_synced", torch.zeros((), dtype=torch.bool))
-        self._register_load_state_dict_pre_hook(self._expand_plain_model_keys)
-
-    @staticmethod
-    def _expand_plain_model_keys(state_dict, prefix, *args):
-        """Loading the checkpoint of a plain per-pixel model (keys ``backbone.*``,
-        ``sem_seg_head.*``, ...; e.g. a supervised HardSegmentor, MODEL.WEIGHTS) initialises both
-        ``student.segmentor`` and ``teacher.segmentor`` with it (values copied, never shared)."""
-        ours = ("student.", "teacher.", "queues.", "teacher_synced")
-        keys = [k for k in state_dict if k.startswith(prefix)]
-        if not keys or any(k[len(prefix) :].startswith(ours) for k in keys):
-            return
-        for k in keys:
-            value = state_dict.pop(k)
-            rest = k[len(prefix) :]
-            state_dict[f"{prefix}student.segmentor.{rest}"] = value
-            state_dict[f"{prefix}teacher.segmentor.{rest}"] = value
-        logger.info(
-            f"U2PL: loading a plain per-pixel model's {len(keys)} tensors into both the student "
-            "and the teacher."
+            config.num_classes, student.rep_head.dim, capacities, QUEUE_DTYPES[config.queue_dtype]
         )
 
     @classmethod
     def from_config(cls, cfg):
-        if not cfg.DATASETS.TRAIN_UNLABELED:
-            raise ValueError(
-                "MODEL.META_ARCHITECTURE U2PL needs unlabeled data: set DATASETS.TRAIN_UNLABELED "
-                "(e.g. ('hardshapes_sem_seg_train_1-16_unlabeled',))."
-            )
-        if cfg.MODEL.HARDNESS.ENABLED and cfg.MODEL.SEM_SEG_HEAD.NAME != "HardnessHead":
-            raise ValueError(
-                "U2PL applies HL through the student's head: with MODEL.HARDNESS.ENABLED, set "
-                "MODEL.SEM_SEG_HEAD.NAME 'HardnessHead' (MODEL.HARDNESS.HEAD_NAME names the "
-                "wrapped decode head)."
-            )
-        s, u = cfg.MODEL.SEMISUP, cfg.MODEL.SEMISUP.U2PL
-        return {
-            "student": build_segmentor_with_embed(cfg),
-            "teacher": build_segmentor_with_embed(cfg),
-            "num_classes": cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
-            "ignore_value": cfg.MODEL.SEM_SEG_HEAD.IGNORE_VALUE,
-            "epoch_iters": s.EPOCH_ITERS,
-            "max_iter": cfg.SOLVER.MAX_ITER,
-            "sup_only_epochs": s.SUP_ONLY_EPOCHS,
-            "ema_decay": s.EMA_DECAY,
-            "unsup_weight": s.UNSUP_WEIGHT,
-            "mix": s.MIX,
-            "mix_prob": s.MIX_PROB,
-            "mix_area_ratio": s.MIX_AREA_RATIO,
-            "eval_model": s.EVAL_MODEL,
-            "alpha0": u.ALPHA0,
-            "low_rank": u.LOW_RANK,
-            "high_rank": u.HIGH_RANK,
-            "anchor_prob_thresh": u.ANCHOR_PROB_THRESH,
-            "negative_prob_thresh": u.NEGATIVE_PROB_THRESH,
-            "num_queries": u.NUM_QUERIES,
-            "num_negatives": u.NUM_NEGATIVES,
-            "temperature": u.TEMPERATURE,
-            "queue_size": u.QUEUE_SIZE,
-            "queue_size_class0": u.QUEUE_SIZE_CLASS0,
-            "queue_dtype": u.QUEUE_DTYPE,
-            "contrast_weight": u.CONTRAST_WEIGHT,
-            "contrast_divide_by_world_size": u.CONTRAST_DIVIDE_BY_WORLD_SIZE,
-            "negative_rule": u.NEGATIVE_RULE,
-            "anchor_rule": u.ANCHOR_RULE,
-        }
-
-    # ------------------------------------------------------------------------------------------
-    @property
-    def device(self):
-        return self.student.segmentor.pixel_mean.device
+        config = U2PLConfig.from_config(cfg)
+        student, teacher = build_student_and_teacher(cfg, "U2PL", partial(add_embedding_head, cfg))
+        return {"student": student, "teacher": teacher, "config": config}
 
     @property
     def semi_start_iter(self) -> int:
         """First iteration of the semi-supervised phase (S * epoch_iters)."""
-        return self.sup_only_epochs * self.epoch_iters
+        return self.config.semi_start_iter
 
-    def forward(self, batched_inputs):
-        """Training: ``{"labeled": [...], "unlabeled": [...]}`` -> dict of losses. Inference: a
-        list of mapper dicts -> ``[{"sem_seg": (K, height, width)}]``."""
-        if not self.training:
-            return self.inference(batched_inputs)
-        if not isinstance(batched_inputs, dict) or {"labeled", "unlabeled"} - set(batched_inputs):
-            raise ValueError(
-                "U2PL trains on {'labeled': [...], 'unlabeled': [...]} batches; set "
-                "DATASETS.TRAIN_UNLABELED so the Trainer builds the two-stream loader "
-                "(hardseg.data.semisup_loader.build_semisup_train_loader)."
-            )
-        return self.forward_train(
-            batched_inputs["labeled"], batched_inputs["unlabeled"], get_event_storage().iter
-        )
-
-    def inference(self, batched_inputs):
-        use_teacher = self.eval_model == "teacher" and bool(self.teacher_synced)
-        return (self.teacher if use_teacher else self.student).segmentor(batched_inputs)
+    def teacher_momentum(self, iteration: int):
+        """m = min(1 - 1/(k + 1), ema_decay), k = iteration - S * epoch_iters; None (no update)
+        before the semi-supervised phase. Buffers (BN statistics) are not touched."""
+        if iteration < self.semi_start_iter:
+            return None
+        return ema_momentum(iteration, self.semi_start_iter, self.config.ema_decay)
 
     # ------------------------------------------------------------------------------------------
     def _images_and_targets(self, labeled: List[dict], unlabeled: List[dict]):
@@ -376,13 +187,22 @@ class U2PL(nn.Module):
             losses["loss_aux"] = aux["loss_sem_seg"]
         return losses
 
-    def forward_train(self, labeled: List[dict], unlabeled: List[dict], iteration: int):
-        """One U2PL iteration (see the class docstring); returns the loss dict."""
+    def forward_train(self, batched_inputs, iteration: int):
+        """One U2PL iteration (see the class docstring) on ``{"labeled": [...], "unlabeled":
+        [...]}``; returns the loss dict."""
+        if not isinstance(batched_inputs, dict) or {"labeled", "unlabeled"} - set(batched_inputs):
+            raise ValueError(
+                "U2PL trains on {'labeled': [...], 'unlabeled': [...]} batches; set "
+                "DATASETS.TRAIN_UNLABELED so the Trainer builds the two-stream loader "
+                "(hardseg.data.semisup_loader.build_semisup_train_loader)."
+            )
+        labeled, unlabeled = batched_inputs["labeled"], batched_inputs["unlabeled"]
+        c = self.config
         images, targets, inside = self._images_and_targets(labeled, unlabeled)
         n_l = len(labeled)
         size = tuple(images.shape[-2:])
-        epoch = u2pl_epoch(iteration, self.epoch_iters)
-        if epoch < self.sup_only_epochs:
+        epoch = u2pl_epoch(iteration, c.epoch_iters)
+        if epoch < c.sup_only_epochs:
             out = self.student(images[:n_l])
             losses = self._supervised_losses(out, targets, labeled, n_l)
             with torch.no_grad():  # moves the teacher's BN statistics only
@@ -392,23 +212,22 @@ class U2PL(nn.Module):
             losses.update(loss_sem_seg_unsup=zero, loss_contrast=zero)
             return losses
 
-        if epoch == self.sup_only_epochs:
-            copy_parameters_(self.teacher, self.student)
-            self.teacher_synced.fill_(True)
+        if epoch == c.sup_only_epochs:
+            self.copy_teacher_()
         x_l, x_u = images[:n_l], images[n_l:]
         # 1) pseudo-labels: eval-mode teacher on the clean unlabeled batch
         with torch.no_grad():
             self.teacher.eval()
             logits_u = self.teacher(x_u)["sem_seg_logits"]
             self.teacher.train()
-            prob_u = F.softmax(_resize(logits_u, size), dim=1)
+            prob_u = F.softmax(resize_bilinear(logits_u, size), dim=1)
             conf_u, pseudo = prob_u.max(dim=1)
             pseudo = torch.where(inside, pseudo, torch.full_like(pseudo, self.ignore_value))
             # 2) strong mix, one coin per iteration
-            mixed = bool(torch.rand(()) < self.mix_prob) and self.mix != "none"
+            mixed = bool(torch.rand(()) < c.mix_prob) and c.mix != "none"
             if mixed:
                 x_u, pseudo, conf_u = mix_unlabeled_batch(
-                    x_u, pseudo, conf_u, self.mix, self.mix_area_ratio, self.ignore_value
+                    x_u, pseudo, conf_u, c.mix, c.mix_area_ratio, self.ignore_value
                 )
         # 3) student on [labeled, mixed unlabeled]
         x_all = torch.cat([x_l, x_u])
@@ -419,21 +238,23 @@ class U2PL(nn.Module):
         with torch.no_grad():
             out_t = self.teacher(x_all)
             prob_t = F.softmax(out_t["sem_seg_logits"], dim=1)
-            entropy = entropy_map(F.softmax(_resize(out_t["sem_seg_logits"][n_l:], size), dim=1))
-            alpha = unreliable_percent(epoch, self.total_epochs, self.alpha0)
+            entropy = entropy_map(
+                F.softmax(resize_bilinear(out_t["sem_seg_logits"][n_l:], size), dim=1)
+            )
+            alpha = unreliable_percent(epoch, c.total_epochs, c.alpha0)
             part = entropy_partition(entropy, pseudo != self.ignore_value, alpha)
         # 5) unsupervised loss on reliable pixels
-        losses["loss_sem_seg_unsup"] = self.unsup_weight * reliable_pseudo_label_loss(
-            _resize(logits[n_l:], size), pseudo, part.reliable, self.ignore_value
+        losses["loss_sem_seg_unsup"] = c.unsup_weight * reliable_pseudo_label_loss(
+            resize_bilinear(logits[n_l:], size), pseudo, part.reliable, self.ignore_value
         )
         # 6) contrastive loss at decoder resolution
         with torch.no_grad():
             small = tuple(logits.shape[-2:])
-            labels = _nearest(torch.cat([targets, pseudo]), small)
+            labels = resize_nearest(torch.cat([targets, pseudo]), small)
             labeled_valid = targets != self.ignore_value
-            anchors_u = anchor_candidates(part, self.anchor_rule)
-            low = _nearest(torch.cat([labeled_valid, anchors_u]), small).bool()
-            high = _nearest(torch.cat([labeled_valid, part.high]), small).bool()
+            anchors_u = anchor_candidates(part, c.anchor_rule)
+            low = resize_nearest(torch.cat([labeled_valid, anchors_u]), small).bool()
+            high = resize_nearest(torch.cat([labeled_valid, part.high]), small).bool()
         contrast = u2pl_contrastive_loss(
             out["embed"],
             out_t["embed"],
@@ -443,10 +264,10 @@ class U2PL(nn.Module):
             high,
             self.queues,
             n_l,
-            **self.contrast_kwargs,
+            **c.contrast_kwargs,
         )
-        weight = self.contrast_weight
-        if self.contrast_divide_by_world_size:
+        weight = c.contrast_weight
+        if c.contrast_divide_by_world_size:
             weight = weight / comm.get_world_size()
         losses["loss_contrast"] = weight * contrast.loss
 
@@ -462,28 +283,3 @@ class U2PL(nn.Module):
             }
         )
         return losses
-
-    @torch.no_grad()
-    def update_teacher(self, iteration: int) -> None:
-        """After the optimizer step of ``iteration``: EMA of the teacher's parameters, with
-        m = min(1 - 1/(k + 1), ema_decay), k = iteration - S * epoch_iters; nothing before the
-        semi-supervised phase. Buffers (BN statistics) are not touched."""
-        if iteration < self.semi_start_iter:
-            return
-        m = ema_momentum(iteration, self.semi_start_iter, self.ema_decay)
-        ema_update_(self.teacher, self.student, m)
-        self.teacher_synced.fill_(True)
-
-
-def _resize(logits: torch.Tensor, size) -> torch.Tensor:
-    """(N, K, h, w) -> (N, K, H, W), bilinear (align_corners=False, HardSeg's heads' convention;
-    the official code uses True)."""
-    if tuple(logits.shape[-2:]) == tuple(size):
-        return logits
-    return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
-
-
-def _nearest(x: torch.Tensor, size) -> torch.Tensor:
-    """(N, H, W) integer or bool map -> (N, h, w) int64, nearest (as the official code resizes
-    its one-hot labels and masks)."""
-    return F.interpolate(x[:, None].float(), size=size, mode="nearest")[:, 0].long()

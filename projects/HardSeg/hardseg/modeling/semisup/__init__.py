@@ -3,8 +3,10 @@
 One concept per file: ``reliability.py`` (entropy partition, DPA / EMA schedules, reliable-pixel
 CE), ``strong_aug.py`` (CutMix / CutOut / ClassMix on tensors), ``memory_queue.py`` (per-class
 FIFO queues as buffers, cross-rank gather), ``contrastive.py`` (U2PL's InfoNCE with unreliable
-negatives), ``ema.py`` (parameter-only teacher updates), ``rep_head.py`` (embedding head and the
-student/teacher wrapper). The meta-architecture is ``hardseg.modeling.meta_arch.u2pl.U2PL``.
+negatives), ``ema.py`` (teacher copy / EMA updates), ``rep_head.py`` (embedding head and the
+student/teacher wrapper), ``resize.py`` (bilinear / nearest resizing). The meta-architecture is
+``hardseg.modeling.meta_arch.u2pl.U2PL``, on the teacher-student base
+``hardseg.modeling.meta_arch.teacher_student``.
 """
 
 from .contrastive import info_nce, negative_mask, u2pl_contrastive_loss
@@ -19,5 +21,6 @@ from .reliability import (
     u2pl_epoch,
     unreliable_percent,
 )
-from .rep_head import RepresentationHead, SegmentorWithEmbed
+from .rep_head import RepresentationHead, SegmentorWithEmbed, add_embedding_head
+from .resize import resize_bilinear, resize_nearest
 from .strong_aug import cutmix_box, mix_unlabeled_batch

@@ -11,7 +11,15 @@ from torch import nn
 
 from detectron2.layers import get_norm
 
-__all__ = ["EMBED_IN_FEATURES", "RepresentationHead", "SegmentorWithEmbed", "embed_in_channels"]
+from ..sync_bn import sync_bn_fallback
+
+__all__ = [
+    "EMBED_IN_FEATURES",
+    "RepresentationHead",
+    "SegmentorWithEmbed",
+    "add_embedding_head",
+    "embed_in_channels",
+]
 
 EMBED_IN_FEATURES = ("decoder_concat", "pre_classifier")
 
@@ -66,10 +74,18 @@ class SegmentorWithEmbed(nn.Module):
     ``segmentor.*`` (the plain model's keys behind a prefix) and ``rep_head.*``.
     """
 
-    def __init__(self, segmentor: nn.Module, rep_head: RepresentationHead, embed_in_feature: str):
+    def __init__(
+        self,
+        segmentor: nn.Module,
+        rep_head: RepresentationHead,
+        embed_in_feature: str,
+        device: str = "cpu",
+    ):
+        """``device``: where the model will run; decides the embedding head's SyncBN fallback,
+        as for :class:`HardSegmentor` (``MODEL.DEVICE``, ``train.device``)."""
         super().__init__()
         self.segmentor = segmentor
-        self.rep_head = rep_head
+        self.rep_head = sync_bn_fallback(rep_head, device)
         self.embed_in_feature = embed_in_feature
         channels = embed_in_channels(segmentor.sem_seg_head, embed_in_feature)
         if channels != rep_head.in_channels:
@@ -96,3 +112,12 @@ class SegmentorWithEmbed(nn.Module):
                 f"{tuple(logits.shape[-2:])} must have the same resolution"
             )
         return out
+
+
+def add_embedding_head(cfg, segmentor) -> SegmentorWithEmbed:
+    """A student (or teacher) branch: the per-pixel model plus the embedding head of
+    ``MODEL.SEMISUP.U2PL.EMBED_*``."""
+    u = cfg.MODEL.SEMISUP.U2PL
+    channels = embed_in_channels(segmentor.sem_seg_head, u.EMBED_IN_FEATURE)
+    rep_head = RepresentationHead(channels, u.EMBED_DIM, u.EMBED_DROPOUT, u.EMBED_NORM)
+    return SegmentorWithEmbed(segmentor, rep_head, u.EMBED_IN_FEATURE, cfg.MODEL.DEVICE)
