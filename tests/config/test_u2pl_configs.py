@@ -1,7 +1,7 @@
 """U2PL and SupOnly recipe configs (configs/{voc,cityscapes}/semi-supervised/ and their LazyConfig
-twins in configs/lazy/{voc,cityscapes}/): the official values of shared/specs/u2pl.md (§5 schedule,
+twins in configs/lazy/{voc,cityscapes}/): the official values of docs/methods/u2pl.md (§5 schedule,
 §6 data and splits, §7 evaluation) are pinned for representative files, the YAML and LazyConfig
-forms agree on them and build the same model, and every leaf's schedule follows the spec's
+forms agree on them and build the same model, and every leaf's schedule follows the documented
 epoch-to-iteration conversion."""
 
 import math
@@ -28,7 +28,8 @@ CS_U2PL = "cityscapes/semi-supervised/u2pl_deeplabv3plus_R103_os8_mg124_769_bs16
 CS_SUPONLY = "cityscapes/semi-supervised/suponly_deeplabv3plus_R103_os8_mg124_769_bs16_35k_1-16"
 HARDSHAPES_SUPONLY = "hardshapes/suponly_deeplabv3plus_R18_instant_test_1-16"
 
-# Per dataset: images the splits are drawn from, epochs, GPUs x images per GPU (spec §6).
+# Per dataset: images the splits are drawn from, epochs, GPUs x images per GPU
+# (docs/methods/u2pl.md §6).
 PROTOCOL = {"voc": (10582, 80, 4, 4), "cityscapes": (2975, 200, 8, 2)}
 
 LEAVES = sorted(

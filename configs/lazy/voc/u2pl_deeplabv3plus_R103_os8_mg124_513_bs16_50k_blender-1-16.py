@@ -1,6 +1,6 @@
 # Twin of the YAML config of the same name in configs/voc/semi-supervised/.
 # 9920 unlabeled images at 16 per step (4 GPUs x 4): floor(ceil(9920 / 4) / 4) = 620 iterations per
-# epoch, 80 epochs (spec shared/specs/u2pl.md §5, §6 table).
+# epoch, 80 epochs (docs/methods/u2pl.md §5, §6 table).
 from ..common.u2pl.voc import (  # noqa: F401
     dataloader,
     lr_multiplier,
@@ -9,11 +9,11 @@ from ..common.u2pl.voc import (  # noqa: F401
     train,
 )
 
-EPOCH_ITERS = 620  # spec §6
+EPOCH_ITERS = 620  # docs/methods/u2pl.md §6
 # 662 labeled / 9920 unlabeled images
 dataloader.train.dataset.names = "voc_2012_sem_seg_train_aug_blender_1-16_labeled"
 dataloader.train.unlabeled_dataset.names = "voc_2012_sem_seg_train_aug_blender_1-16_unlabeled"
 model.epoch_iters = EPOCH_ITERS
-train.max_iter = EPOCH_ITERS * 80  # 49600 (spec §5, §6)
-train.eval_period = EPOCH_ITERS  # every epoch (spec §7)
+train.max_iter = EPOCH_ITERS * 80  # 49600 (docs/methods/u2pl.md §5, §6)
+train.eval_period = EPOCH_ITERS  # every epoch (docs/methods/u2pl.md §7)
 train.output_dir = "./output/voc/u2pl_deeplabv3plus_R103_os8_mg124_513_bs16_50k_blender-1-16"

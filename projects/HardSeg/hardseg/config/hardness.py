@@ -1,6 +1,6 @@
 """HL (hardness level) keys, the PSPNet/FCN head keys and the auxiliary-head keys.
 
-Spec: ../shared/specs/hl.md. The HL defaults are the constants hard-coded in the official
+See docs/methods/hl.md. The HL defaults are the constants hard-coded in the official
 ``HLEncoderDecoder.forward_train`` (eps 0.1, lambda_HL 0.01) and mmseg's ``BaseDecodeHead`` init.
 """
 

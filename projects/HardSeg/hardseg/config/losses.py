@@ -1,6 +1,6 @@
 """Loss keys: which losses a per-pixel head sums, with what weights, and each loss's options.
 
-Spec: ../shared/specs/losses.md. Every default below is the default of the loss class it
+See docs/methods/losses.md. Every default below is the default of the loss class it
 configures (``hardseg.modeling.losses``); ``tests/modeling/test_losses.py`` pins that.
 """
 

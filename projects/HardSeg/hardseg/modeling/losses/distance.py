@@ -1,7 +1,7 @@
 """Distance maps of a label map (computed once per sample by the data mapper, after augmentation)
 and the losses that use them: boundary loss and Hausdorff distance-transform loss.
 
-Spec: ../shared/specs/losses.md §4 (DPCE map), §11 (boundary loss), §12 (HD loss). Distances are
+See docs/methods/losses.md §4 (DPCE map), §11 (boundary loss), §12 (HD loss). Distances are
 Euclidean (``scipy.ndimage.distance_transform_edt``) in pixels of the augmented label.
 """
 
@@ -28,7 +28,7 @@ DISTANCE_MAP_KEYS = ("dist_penalty", "signed_dist")
 
 
 def dist_penalty_map(label: np.ndarray, ignore_value: int = 255) -> np.ndarray:
-    """DPCE penalty ``D`` (H, W) float32 in [0, 1] (spec §4, multi-class form).
+    """DPCE penalty ``D`` (H, W) float32 in [0, 1] (docs/methods/losses.md §4, multi-class form).
 
     ``b`` = boundary pixels (a 4-neighbour has another label; the ignore label counts as a
     label), ``d`` = EDT to the nearest boundary pixel, ``D = 1 - d / max(d)`` (1 on boundaries),
@@ -53,10 +53,10 @@ def dist_penalty_map(label: np.ndarray, ignore_value: int = 255) -> np.ndarray:
 
 def signed_distance_maps(label: np.ndarray, num_classes: int) -> np.ndarray:
     """Signed distance map ``phi_c`` (K, H, W) float32 of each class region ``G_c = [y = c]``
-    (ignored pixels are outside every region), boundary-loss convention (spec §11):
-    ``phi = edt(~G) * ~G - (edt(G) - 1) * G``: the distance to the region outside it, and
-    ``1 - (distance to the outside)`` inside (0 on the first interior ring, negative deeper).
-    ``phi_c = 0`` when class c is absent or fills the whole map.
+    (ignored pixels are outside every region), boundary-loss convention
+    (docs/methods/losses.md §11): ``phi = edt(~G) * ~G - (edt(G) - 1) * G``: the distance to the
+    region outside it, and ``1 - (distance to the outside)`` inside (0 on the first interior ring,
+    negative deeper). ``phi_c = 0`` when class c is absent or fills the whole map.
     """
     label = np.asarray(label)
     out = np.zeros((num_classes,) + label.shape, dtype=np.float32)
@@ -79,7 +79,7 @@ def _check_map(name, tensor, expected_shape):
 
 
 class BoundaryLoss(nn.Module):
-    """Boundary loss (Kervadec et al., MIDL 2019; spec §11).
+    """Boundary loss (Kervadec et al., MIDL 2019; docs/methods/losses.md §11).
 
     ``L = (1 / (K N_v)) sum_i v_i sum_c phi_c(i) p_c(i)`` with ``phi`` from
     :func:`signed_distance_maps` (input ``signed_dist`` (N, K, H, W)). Negative inside the GT
@@ -114,7 +114,8 @@ def _unsigned_distance(mask: np.ndarray) -> np.ndarray:
 
 
 class HausdorffDTLoss(nn.Module):
-    """Hausdorff-distance loss, distance-transform form (Karimi & Salcudean 2019; spec §12).
+    """Hausdorff-distance loss, distance-transform form (Karimi & Salcudean 2019;
+    docs/methods/losses.md §12).
 
     ``L = (1 / (K N_v)) sum_i v_i sum_c (p~_c(i) - g_c(i))^2 (d_G,c(i)^alpha + d_S,c(i)^alpha)``.
     ``d_G = edt(G) + edt(~G)`` is the unsigned distance to the GT boundary, derived from the
@@ -159,7 +160,7 @@ class HausdorffDTLoss(nn.Module):
 
 class GDLBoundaryLoss(nn.Module):
     """Generalized Dice + boundary loss with the boundary weight raised during training, as in
-    Kervadec et al.'s "StealWeight" schedule (spec §11):
+    Kervadec et al.'s "StealWeight" schedule (docs/methods/losses.md §11):
 
     ``L = lambda_GDL(t) L_GDL + lambda_B(t) L_B`` with ``lambda_B(t) = min(alpha0 + alpha_step *
     floor(t / step_iters), 1 - min_gdl_weight)`` and ``lambda_GDL = 1 - lambda_B`` (so

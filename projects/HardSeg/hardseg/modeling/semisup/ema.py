@@ -1,4 +1,4 @@
-"""Mean-teacher parameter updates (spec ../shared/specs/u2pl.md sections 5 and 9 #5-#6).
+"""Mean-teacher parameter updates (docs/methods/u2pl.md §5 and §9 #5-#6).
 
 Only *parameters* are copied or averaged, as in the official ``train_semi.py``
 (``for t, s in zip(teacher.parameters(), student.parameters())``): the teacher's BatchNorm running
