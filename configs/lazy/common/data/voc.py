@@ -4,8 +4,8 @@
 from .semantic import dataloader
 
 dataloader.train.dataset.update(names="???", filter_empty=False)
-# s in [0.5, 2.0] (docs/methods/u2pl.md §6) as short edge 0.5 x 375 .. 2 x 375, capped at 2 x 500 on
-# the long side
+# s in [0.5, 2.0] (docs/methods/u2pl.md §6) as short edge 0.5 x 375 .. 2 x 375, capped at
+# 2 x 500 on the long side
 dataloader.train.mapper.augmentations[0].update(
     short_edge_length=(188, 750), max_size=1000, sample_style="range"
 )

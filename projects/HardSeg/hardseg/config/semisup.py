@@ -4,8 +4,8 @@ See docs/methods/u2pl.md. Defaults follow the official U2PL code (Haochen-Wang40
 ``main`` @ab3d2be: ``train_semi.py``, ``u2pl/utils/loss_helper.py``,
 ``experiments/pascal/1464/ours/config.yaml``); where the paper differs (docs/methods/u2pl.md §9) the
 paper's variant is a switch. The iteration-based trainer maps the official epochs onto iterations
-with ``MODEL.SEMISUP.EPOCH_ITERS``: epoch e = iter // EPOCH_ITERS, E = SOLVER.MAX_ITER /
-EPOCH_ITERS.
+with ``MODEL.SEMISUP.EPOCH_ITERS``: epoch e = iter // EPOCH_ITERS, E =
+SOLVER.MAX_ITER / EPOCH_ITERS.
 """
 
 from detectron2.config import CfgNode as CN
@@ -86,8 +86,8 @@ def add_semisup_config(cfg):
     cfg.MODEL.SEMISUP.U2PL.CONTRAST_WEIGHT = 1.0
     # Official: the local contrastive loss is all-reduced and divided by the world size, which
     # scales its gradient by 1 / world_size (docs/methods/u2pl.md §4.3). True reproduces that (the
-    # loss is divided by the world size); False uses CONTRAST_WEIGHT as is (the paper's reading,
-    # with 0.1).
+    # loss is divided by the world size); False uses CONTRAST_WEIGHT as is (the
+    # paper's reading, with 0.1).
     cfg.MODEL.SEMISUP.U2PL.CONTRAST_DIVIDE_BY_WORLD_SIZE = True
     # Which pixels may become negatives of class c (docs/methods/u2pl.md §9 #1):
     # "official": the official code's rule (pseudo-labeled c, unreliable, c ranked in

@@ -55,8 +55,8 @@ CITYSCAPES_CLASSES = [
     "vegetation", "terrain", "sky", "person", "rider", "car", "truck", "bus", "train",
     "motorcycle", "bicycle",
 ]  # fmt: skip
-# Colours of the 19 classes (cityscapesscripts helpers/labels.py; docs/methods/datasets.md §1
-# table).
+# Colours of the 19 classes (cityscapesscripts helpers/labels.py;
+# docs/methods/datasets.md §1 table).
 CITYSCAPES_COLORS = [
     (128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153),
     (153, 153, 153), (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152),

@@ -92,8 +92,8 @@ def bit_interleaved_palette(n: int) -> List[List[int]]:
     """The PASCAL VOC colour map for indices ``0..n-1``: the bits of the index, 3 at a time, go to
     R, G, B from the most significant bit down (docs/methods/datasets.md §2: 1 -> (128, 0, 0), 2 ->
     (0, 128, 0), 15 -> (192, 128, 128), 255 -> (224, 224, 192)). Used as VOC's palette, and as a
-    distinct colour map for datasets without official colours (not an official palette for
-    those)."""
+    distinct colour map for datasets without official colours (not an
+    official palette for those)."""
     colors = []
     for i in range(n):
         rgb, c = [0, 0, 0], i

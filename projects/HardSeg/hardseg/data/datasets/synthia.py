@@ -12,8 +12,8 @@ Registered:
 mean metrics (mIoU, mAcc) are averaged; absent means all classes.
 
 Raw labels ``RAND_CITYSCAPES/GT/LABELS/*.png`` are 16-bit multi-channel PNGs with the class in the
-R channel (docs/methods/datasets.md §9); ``datasets/prepare_synthia.py`` writes
-``GT/LABELS_trainid/``.
+R channel (docs/methods/datasets.md §9); ``datasets/prepare_synthia.py``
+writes ``GT/LABELS_trainid/``.
 """
 
 from typing import List

@@ -289,8 +289,8 @@ class FocalTverskyLoss(TverskyLoss):
 
 class CEDiceLoss(nn.Module):
     """Cross-entropy plus Dice (docs/methods/losses.md §13): ``L = lambda_ce L_CE + lambda_dice
-    L_Dice``, both with the same ignore mask (:class:`PixelCrossEntropy`, :class:`DiceLoss` with its
-    defaults).
+    L_Dice``, both with the same ignore mask (:class:`PixelCrossEntropy`,
+    :class:`DiceLoss` with its defaults).
 
     Defaults: ``lambda_ce=1``, ``lambda_dice=1``, ``smooth=1e-5``, ``class_avg="present"``.
     """

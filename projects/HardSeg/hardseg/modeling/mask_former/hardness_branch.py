@@ -2,8 +2,8 @@
 
 The HL seed (docs/methods/hl.md) weights a per-pixel CE; its Mask2Former results reuse
 HL maps of a separate PSPNet and release no integration code (docs/methods/hl.md §5.3). This module
-defines how HardSeg puts HL on a mask-classification model, keeping docs/methods/hl.md §4's
-objective unchanged:
+defines how HardSeg puts HL on a mask-classification model, keeping
+docs/methods/hl.md §4's objective unchanged:
 
 * **Branch.** :class:`MaskHardnessBranch` reads the pixel decoder's ``mask_features``
   (N, E, H/4, W/4) **detached** (so the HL objective never reaches the backbone or the pixel

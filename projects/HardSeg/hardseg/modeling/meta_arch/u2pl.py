@@ -17,8 +17,8 @@ here, and why:
   noise that U2PL's entropy filter removes.
 * ``loss_sem_seg_unsup`` keeps U2PL's own pixel selection and normalisation (reliable pixels,
   factor B*H*W / N_kept, docs/methods/u2pl.md §4.2) and ``loss_contrast`` (a per-anchor InfoNCE,
-  with no per-pixel loss map to weight) is unchanged, so U2PL + HL differs from U2PL in one term
-  only.
+  with no per-pixel loss map to weight) is unchanged, so U2PL + HL differs
+  from U2PL in one term only.
 * The weights are normalised over the labeled per-process batch (n_l * H * W pixels, padding and
   ignored pixels included), as :class:`HardnessHead` does for a plain model fed that batch. The
   HL branch runs on the detached backbone features of the labeled rows only (so its BatchNorm

@@ -106,8 +106,8 @@ ANCHOR_RULES = ("official", "reliable")
 def anchor_candidates(partition: EntropyPartition, rule: str = "official") -> torch.Tensor:
     """(N, H, W) bool: the unlabeled pixels that may give anchors and prototypes.
     "official": the lowest-alpha_t entropy share (``low``; it shrinks to almost nothing late in
-    training, docs/methods/u2pl.md §9 #4); "reliable": every reliable pixel (the paper's
-    wording)."""
+    training, docs/methods/u2pl.md §9 #4); "reliable": every reliable pixel
+    (the paper's wording)."""
     if rule not in ANCHOR_RULES:
         raise ValueError(
             f"MODEL.SEMISUP.U2PL.ANCHOR_RULE={rule!r}; expected one of {ANCHOR_RULES}."
@@ -118,8 +118,8 @@ def anchor_candidates(partition: EntropyPartition, rule: str = "official") -> to
 def reliable_pseudo_label_loss(
     logits: torch.Tensor, pseudo_labels: torch.Tensor, reliable: torch.Tensor, ignore_value=255
 ) -> torch.Tensor:
-    """L_u (docs/methods/u2pl.md §4.2): CE on the reliable pixels times the official factor N*H*W /
-    N_kept.
+    """L_u (docs/methods/u2pl.md §4.2): CE on the reliable pixels times the
+    official factor N*H*W / N_kept.
 
     Args:
         logits: (N, K, H, W) student logits at label resolution (gradient flows into them).
