@@ -7,17 +7,17 @@ docs/methods/hl.md §4's objective unchanged:
 
 * **Branch.** :class:`MaskHardnessBranch` reads the pixel decoder's ``mask_features``
   (N, E, H/4, W/4) **detached** (so the HL objective never reaches the backbone or the pixel
-  decoder, docs/methods/hl.md §2) and predicts one logit per pixel ``z`` (N, 1, H/4, W/4): 3x3 conv
-  + norm + ReLU, then a 1x1 conv initialised normal(std ``init_std`` = 0.01), bias 0, so ``w``
+  decoder, docs/methods/hl.md §2) and predicts one logit per pixel ``z`` (N, 1, H/4, W/4): 3x3
+  conv + norm + ReLU, then a 1x1 conv initialised normal(std ``init_std`` = 0.01), bias 0, so ``w``
   starts uniform (docs/methods/hl.md §3.1). It is built only when ``MODEL.HARDNESS.ENABLED`` and is
   never run at inference (zero inference cost; eval outputs are identical with and without it).
 * **Where the weights apply.** Mask2Former's mask losses live on P points per matched
   (prediction, target) pair, drawn by importance sampling. The HL logits are read at the **same
   points** with ``point_sample`` (bilinear, the coordinates cover the padded image in both maps),
   giving ``z`` (M, P) over the M matched pairs of the per-process batch.
-* **Normalisation (docs/methods/hl.md §4).** ``w = hardness_weights(z, eps)`` = ``(sigmoid(z) + eps)
-  / S`` with one normaliser S over all M * P points of the per-process batch (no all-reduce), so
-  ``sum w = 1``; eps = ``MODEL.HARDNESS.EPS`` (0.1).
+* **Normalisation (docs/methods/hl.md §4).** ``w = hardness_weights(z, eps)`` = ``(sigmoid(z) +
+  eps) / S`` with one normaliser S over all M * P points of the per-process batch (no all-reduce),
+  so ``sum w = 1``; eps = ``MODEL.HARDNESS.EPS`` (0.1).
 * **Segmentation terms.** The point BCE is ``sum sg(w) * bce`` (times ``M / num_masks``, which is
   1 on one process and restores Mask2Former's cross-process normalisation otherwise); with
   uniform ``w`` this is exactly Mask2Former's mean-over-points, sum-over-pairs BCE. Dice is not a
