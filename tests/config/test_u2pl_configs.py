@@ -1,5 +1,5 @@
 """U2PL and SupOnly recipe configs (configs/{voc,cityscapes}/semi-supervised/ and their LazyConfig
-twins in configs/lazy/{voc,cityscapes}/): the official values of shared/specs/u2pl.md (§5 schedule,
+twins in configs/lazy/{voc,cityscapes}/): the official values of docs/methods/u2pl.md (§5 schedule,
 §6 data and splits, §7 evaluation) are pinned for representative files, the YAML and LazyConfig
 forms agree on them, and every leaf's schedule follows the spec's epoch-to-iteration conversion.
 That every YAML / LazyConfig twin builds the same model is tests/config/test_all_configs.py's."""
@@ -27,7 +27,8 @@ CS_U2PL = "cityscapes/semi-supervised/u2pl_deeplabv3plus_R103_os8_mg124_769_bs16
 CS_SUPONLY = "cityscapes/semi-supervised/suponly_deeplabv3plus_R103_os8_mg124_769_bs16_35k_1-16"
 HARDSHAPES_SUPONLY = "hardshapes/suponly_deeplabv3plus_R18_instant_test_1-16"
 
-# Per dataset: images the splits are drawn from, epochs, GPUs x images per GPU (spec §6).
+# Per dataset: images the splits are drawn from, epochs, GPUs x images per GPU
+# (docs/methods/u2pl.md §6).
 PROTOCOL = {"voc": (10582, 80, 4, 4), "cityscapes": (2975, 200, 8, 2)}
 
 LEAVES = sorted(

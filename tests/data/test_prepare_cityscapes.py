@@ -39,7 +39,7 @@ def _train_raw():
     return raw
 
 
-# Expected trainIds at those pixels, written out from the spec's table (datasets.md §1).
+# Expected trainIds at those pixels, written out from the table (docs/methods/datasets.md §1).
 EXPECTED_TRAIN = {
     (4, 10): 10,  # sky
     (12, 3): 13,  # car
@@ -80,7 +80,8 @@ def root(tmp_path, monkeypatch):
 
 
 def test_lut_matches_spec_table():
-    # every id of the table, and a few ignored ones, written out by hand (spec §1)
+    # every id of the table, and a few ignored ones, written out by hand
+    # (docs/methods/datasets.md §1)
     table = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10, 24: 11}
     table.update({25: 12, 26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18})
     for raw_id in range(34):

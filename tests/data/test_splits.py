@@ -16,7 +16,7 @@ from hardseg.data.datasets.splits import (
 from tests.common import REPO
 
 U2PL = REPO / "datasets" / "splits" / "u2pl"
-# Cityscapes train cities (spec datasets.md §1)
+# Cityscapes train cities (docs/methods/datasets.md §1)
 TRAIN_CITIES = set(
     "aachen bochum bremen cologne darmstadt dusseldorf erfurt hamburg hanover jena krefeld "
     "monchengladbach strasbourg stuttgart tubingen ulm weimar zurich".split()

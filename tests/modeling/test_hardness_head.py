@@ -156,7 +156,8 @@ def test_seg_gradients_are_those_of_constant_weights_and_hl_sends_nothing_back()
 
 
 def test_hl_gradient_matches_closed_form():
-    """dL_HL/dz_i = -(lambda/S) sigmoid'(z_i) (l_i - lbar), lbar = sum_j w_j l_j (spec §4)."""
+    """dL_HL/dz_i = -(lambda/S) sigmoid'(z_i) (l_i - lbar), lbar = sum_j w_j l_j
+    (docs/methods/hl.md §4)."""
     model = _model()
     model.train()
     images, targets = _inputs(model)

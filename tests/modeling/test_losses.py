@@ -264,8 +264,8 @@ def test_generalized_dice_by_hand_with_absent_class_weight():
 
 def test_lovasz_by_hand():
     # p0 = (0.8, 0.3) for pixels with labels (0, 1): Jaccard-gradient worked out in the docstring
-    # of the spec's §10: class 0 -> errors sorted (0.3 [bg], 0.2 [fg]), Delta (0.5, 0.5) -> 0.25;
-    # class 1 -> errors (0.3 [fg], 0.2 [bg]), Delta (1, 0) -> 0.3; mean 0.275.
+    # of docs/methods/losses.md §10: class 0 -> errors sorted (0.3 [bg], 0.2 [fg]), Delta (0.5, 0.5)
+    # -> 0.25; class 1 -> errors (0.3 [fg], 0.2 [bg]), Delta (1, 0) -> 0.3; mean 0.275.
     z = logits_from_probs([[0.8, 0.2], [0.3, 0.7]])
     y = tgt([0, 1])
     assert LovaszSoftmaxLoss(IGN)(z, y).item() == pytest.approx(0.275)

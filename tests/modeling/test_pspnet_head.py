@@ -16,7 +16,8 @@ PSP_HL = "quick_schedules/pspnet_R18_hl_instant_test.yaml"
 
 
 def test_psp_head_layout_and_official_sizes():
-    """Spec §3.2: PPM 4 x (1x1 2048->512 + BN) ~ 4.2M, 3x3 bottleneck 4096->512 ~ 18.9M."""
+    """docs/methods/hl.md §3.2: PPM 4 x (1x1 2048->512 + BN) ~ 4.2M, 3x3
+    bottleneck 4096->512 ~ 18.9M."""
     head = PSPNetHead({"res5": ShapeSpec(channels=2048, stride=8)}, num_classes=19)
     assert head.pool_scales == (1, 2, 3, 6) and head.common_stride == 8
     ppm = sum(p.numel() for p in head.ppm.parameters())

@@ -200,7 +200,8 @@ def test_training_iterations_on_hardshapes(tmp_path):
     with open(tmp_path / "metrics.json") as f:
         last = [json.loads(line) for line in f if "loss_hardness" in line][-1]
     assert last["iteration"] == 2
-    # the HL log sanity check (hl.md section 4): loss_hardness = -lambda * loss_sem_seg (medians)
+    # the HL log sanity check (docs/methods/hl.md §4): loss_hardness =
+    # -lambda * loss_sem_seg (medians)
     assert last["loss_hardness"] == pytest.approx(-LAMBDA * last["loss_sem_seg"], rel=1e-4)
     assert last["loss_sem_seg_unsup"] > 0
     final = torch.load(tmp_path / "model_final.pth", map_location="cpu")["model"]

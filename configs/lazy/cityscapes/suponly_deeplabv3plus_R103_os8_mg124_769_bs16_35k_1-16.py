@@ -1,6 +1,6 @@
 # Twin of the YAML config of the same name in configs/cityscapes/semi-supervised/.
 # 2789 unlabeled images at 16 per step (8 GPUs x 2): floor(ceil(2789 / 8) / 2) = 174 iterations per
-# epoch of the U2PL twin, 200 epochs (spec shared/specs/u2pl.md §5, §6 table).
+# epoch of the U2PL twin, 200 epochs (docs/methods/u2pl.md §5, §6 table).
 from ..common.u2pl.cityscapes_suponly import (  # noqa: F401
     dataloader,
     lr_multiplier,
@@ -9,8 +9,8 @@ from ..common.u2pl.cityscapes_suponly import (  # noqa: F401
     train,
 )
 
-EPOCH_ITERS = 174  # spec §6
+EPOCH_ITERS = 174  # docs/methods/u2pl.md §6
 # 186 labeled images
 dataloader.train.dataset.names = "cityscapes_sem_seg_train_1-16_labeled"
-train.max_iter = EPOCH_ITERS * 200  # 34800 (spec §5, §6)
+train.max_iter = EPOCH_ITERS * 200  # 34800 (docs/methods/u2pl.md §5, §6)
 train.output_dir = "./output/cityscapes/suponly_deeplabv3plus_R103_os8_mg124_769_bs16_35k_1-16"

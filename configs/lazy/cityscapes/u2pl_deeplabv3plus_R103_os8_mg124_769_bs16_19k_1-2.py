@@ -1,6 +1,6 @@
 # Twin of the YAML config of the same name in configs/cityscapes/semi-supervised/.
 # 1487 unlabeled images at 16 per step (8 GPUs x 2): floor(ceil(1487 / 8) / 2) = 93 iterations per
-# epoch, 200 epochs (spec shared/specs/u2pl.md §5, §6 table).
+# epoch, 200 epochs (docs/methods/u2pl.md §5, §6 table).
 from ..common.u2pl.cityscapes import (  # noqa: F401
     dataloader,
     lr_multiplier,
@@ -9,7 +9,7 @@ from ..common.u2pl.cityscapes import (  # noqa: F401
     train,
 )
 
-EPOCH_ITERS = 93  # spec §6
+EPOCH_ITERS = 93  # docs/methods/u2pl.md §6
 # 1488 labeled / 1487 unlabeled images
 dataloader.train.dataset.names = "cityscapes_sem_seg_train_1-2_labeled"
 dataloader.train.unlabeled_dataset.names = "cityscapes_sem_seg_train_1-2_unlabeled"

@@ -1,6 +1,6 @@
 # Twin of the YAML config of the same name in configs/voc/semi-supervised/.
 # 5291 unlabeled images at 16 per step (4 GPUs x 4): floor(ceil(5291 / 4) / 4) = 330 iterations per
-# epoch of the U2PL twin, 80 epochs (spec shared/specs/u2pl.md §5, §6 table).
+# epoch of the U2PL twin, 80 epochs (docs/methods/u2pl.md §5, §6 table).
 from ..common.u2pl.voc_suponly import (  # noqa: F401
     dataloader,
     lr_multiplier,
@@ -9,9 +9,9 @@ from ..common.u2pl.voc_suponly import (  # noqa: F401
     train,
 )
 
-EPOCH_ITERS = 330  # spec §6
+EPOCH_ITERS = 330  # docs/methods/u2pl.md §6
 # 5291 labeled images
 dataloader.train.dataset.names = "voc_2012_sem_seg_train_aug_blender_1-2_labeled"
-train.max_iter = EPOCH_ITERS * 80  # 26400 (spec §5, §6)
-train.eval_period = EPOCH_ITERS  # every epoch (spec §7)
+train.max_iter = EPOCH_ITERS * 80  # 26400 (docs/methods/u2pl.md §5, §6)
+train.eval_period = EPOCH_ITERS  # every epoch (docs/methods/u2pl.md §7)
 train.output_dir = "./output/voc/suponly_deeplabv3plus_R103_os8_mg124_513_bs16_26k_blender-1-2"

@@ -1,6 +1,6 @@
 # Twin of the YAML config of the same name in configs/voc/semi-supervised/.
 # 10490 unlabeled images at 16 per step (4 GPUs x 4): floor(ceil(10490 / 4) / 4) = 655 iterations
-# per epoch, 80 epochs (spec shared/specs/u2pl.md §5, §6 table).
+# per epoch, 80 epochs (docs/methods/u2pl.md §5, §6 table).
 from ..common.u2pl.voc import (  # noqa: F401
     dataloader,
     lr_multiplier,
@@ -9,7 +9,7 @@ from ..common.u2pl.voc import (  # noqa: F401
     train,
 )
 
-EPOCH_ITERS = 655  # spec §6
+EPOCH_ITERS = 655  # docs/methods/u2pl.md §6
 # 92 labeled / 10490 unlabeled images
 dataloader.train.dataset.names = "voc_2012_sem_seg_train_aug_classic_92_labeled"
 dataloader.train.unlabeled_dataset.names = "voc_2012_sem_seg_train_aug_classic_92_unlabeled"

@@ -1,19 +1,19 @@
 # U2PL's DeepLabV3+ as a plain per-pixel model (21 VOC classes, cross entropy, whole-image
 # inference): the LazyConfig twin of the MODEL block of
-# configs/voc/semi-supervised/Base-VOC-SemiSup.yaml. See that file for the sources (spec
-# shared/specs/u2pl.md §6) and for the departures from the official decoder.
+# configs/voc/semi-supervised/Base-VOC-SemiSup.yaml. See that file for the sources
+# (docs/methods/u2pl.md §6) and for the departures from the official decoder.
 from .deeplabv3plus import model
 
 model.backbone.update(
-    depth=101,  # spec §6
-    norm="SyncBN",  # spec §6
+    depth=101,  # docs/methods/u2pl.md §6
+    norm="SyncBN",  # docs/methods/u2pl.md §6
     stem_type="deeplab",
-    stem_out_channels=128,  # deep stem 64-64-128 (spec §6)
+    stem_out_channels=128,  # deep stem 64-64-128 (docs/methods/u2pl.md §6)
     res2_out_channels=256,
     stride_in_1x1=False,
-    res4_dilation=2,  # output stride 8 (spec §6)
+    res4_dilation=2,  # output stride 8 (docs/methods/u2pl.md §6)
     res5_dilation=4,
-    res5_multi_grid=[1, 2, 4],  # res5 dilations 4/8/16 (spec §6)
+    res5_multi_grid=[1, 2, 4],  # res5 dilations 4/8/16 (docs/methods/u2pl.md §6)
     size_divisibility=4,  # stride-4 logits x4 match the (padded) label size
     out_features=["res2", "res5"],
 )
@@ -22,15 +22,16 @@ model.sem_seg_head.update(
         "res2": dict(channels=256, stride=4),
         "res5": dict(channels=2048, stride=8),
     },
-    project_channels=[256],  # 1x1 256->256 projection of res2 (spec §6)
-    aspp_dilations=[12, 24, 36],  # spec §6
+    project_channels=[256],  # 1x1 256->256 projection of res2 (docs/methods/u2pl.md §6)
+    aspp_dilations=[12, 24, 36],  # docs/methods/u2pl.md §6
     aspp_dropout=0.1,  # after the ASPP reduction (official decoder: Dropout2d(0.1))
     aspp_pooling="global",
     train_size=None,
     use_depthwise_separable_conv=False,
-    decoder_channels=[256, 256],  # fuse convs 256 (spec §2), ASPP 256 per branch (spec §6)
+    # fuse convs 256 (docs/methods/u2pl.md §2), ASPP 256 per branch (docs/methods/u2pl.md §6)
+    decoder_channels=[256, 256],
     norm="SyncBN",
     loss_weight=1.0,
-    loss_type="cross_entropy",  # spec §4.1: plain CE on VOC
+    loss_type="cross_entropy",  # docs/methods/u2pl.md §4.1: plain CE on VOC
     num_classes=21,
 )

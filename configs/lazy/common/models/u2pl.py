@@ -1,6 +1,6 @@
 # Wrap a per-pixel model config into U2PL (hardseg.modeling.meta_arch.U2PL): two independently
 # built student/teacher branches, each the model plus the embedding head, and the official U2PL
-# constants (spec shared/specs/u2pl.md). The LazyConfig twin of the MODEL.SEMISUP block of
+# constants (docs/methods/u2pl.md). The LazyConfig twin of the MODEL.SEMISUP block of
 # configs/{voc,cityscapes}/semi-supervised/Base-*-U2PL.yaml; see those files for the choices.
 from detectron2.config import LazyCall as L
 
@@ -17,7 +17,8 @@ def u2pl_model(segmentor, *, num_classes, embed_in_channels, sup_only_epochs, no
     def branch():
         return L(SegmentorWithEmbed)(
             segmentor=segmentor,
-            # Conv3x3 C->256, Conv3x3 256->256, Conv1x1 256->256, Dropout2d 0.1 (spec §2)
+            # Conv3x3 C->256, Conv3x3 256->256, Conv1x1 256->256, Dropout2d 0.1
+            # (docs/methods/u2pl.md §2)
             rep_head=L(RepresentationHead)(
                 in_channels=embed_in_channels, dim=256, dropout=0.1, norm=norm
             ),

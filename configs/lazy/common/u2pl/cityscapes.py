@@ -11,8 +11,8 @@ from .cityscapes_suponly import model as segmentor
 model = u2pl_model(
     segmentor,
     num_classes=19,
-    embed_in_channels=256 + 256,  # projected res2 + ASPP (spec §2)
-    sup_only_epochs=0,  # Cityscapes sets 0 (spec §5)
+    embed_in_channels=256 + 256,  # projected res2 + ASPP (docs/methods/u2pl.md §2)
+    sup_only_epochs=0,  # Cityscapes sets 0 (docs/methods/u2pl.md §5)
 )
-# 16 labeled + 16 unlabeled images per step (spec §6)
+# 16 labeled + 16 unlabeled images per step (docs/methods/u2pl.md §6)
 dataloader.train = two_stream_loader(dataloader.train, total_batch_size_unlabeled=16)

@@ -1,10 +1,11 @@
 """Semi-supervised keys: the unlabeled data stream, the mean-teacher wrapper and U2PL.
 
-Spec: ../shared/specs/u2pl.md. Defaults follow the official U2PL code (Haochen-Wang409/U2PL,
+See docs/methods/u2pl.md. Defaults follow the official U2PL code (Haochen-Wang409/U2PL,
 ``main`` @ab3d2be: ``train_semi.py``, ``u2pl/utils/loss_helper.py``,
-``experiments/pascal/1464/ours/config.yaml``); where the paper differs (spec section 9) the paper's
-variant is a switch. The iteration-based trainer maps the official epochs onto iterations with
-``MODEL.SEMISUP.EPOCH_ITERS``: epoch e = iter // EPOCH_ITERS, E = SOLVER.MAX_ITER / EPOCH_ITERS.
+``experiments/pascal/1464/ours/config.yaml``); where the paper differs (docs/methods/u2pl.md §9) the
+paper's variant is a switch. The iteration-based trainer maps the official epochs onto iterations
+with ``MODEL.SEMISUP.EPOCH_ITERS``: epoch e = iter // EPOCH_ITERS, E =
+SOLVER.MAX_ITER / EPOCH_ITERS.
 """
 
 from detectron2.config import CfgNode as CN
@@ -25,7 +26,7 @@ def add_semisup_config(cfg):
     # same config), e.g. "HardSegmentor" with a per-pixel head (DeepLabV3PlusPerPixelHead).
     cfg.MODEL.SEMISUP.STUDENT_META_ARCHITECTURE = "HardSegmentor"
     # Iterations per "epoch" of the official schedule (one pass over the unlabeled set:
-    # N_unlabeled // global unlabeled batch, spec section 6). Required (> 0) by U2PL: the
+    # N_unlabeled // global unlabeled batch, docs/methods/u2pl.md §6). Required (> 0) by U2PL: the
     # sup-only warm-up, the teacher copy and the DPA schedule are defined per epoch.
     cfg.MODEL.SEMISUP.EPOCH_ITERS = 0
     # Supervised-only warm-up, in epochs (official code default 1 = `sup_only_epoch`; the
@@ -84,18 +85,19 @@ def add_semisup_config(cfg):
     # uses 0.1, maintainer issues #22/#52/#57).
     cfg.MODEL.SEMISUP.U2PL.CONTRAST_WEIGHT = 1.0
     # Official: the local contrastive loss is all-reduced and divided by the world size, which
-    # scales its gradient by 1 / world_size (spec 4.3). True reproduces that (the loss is divided
-    # by the world size); False uses CONTRAST_WEIGHT as is (the paper's reading, with 0.1).
+    # scales its gradient by 1 / world_size (docs/methods/u2pl.md §4.3). True reproduces that (the
+    # loss is divided by the world size); False uses CONTRAST_WEIGHT as is (the
+    # paper's reading, with 0.1).
     cfg.MODEL.SEMISUP.U2PL.CONTRAST_DIVIDE_BY_WORLD_SIZE = True
-    # Which pixels may become negatives of class c (spec 9 #1):
+    # Which pixels may become negatives of class c (docs/methods/u2pl.md §9 #1):
     # "official": the official code's rule (pseudo-labeled c, unreliable, c ranked in
     #   [LOW_RANK, HIGH_RANK); labeled pixels never qualify);
     # "paper": labeled pixels with label != c and c ranked < LOW_RANK, plus unreliable unlabeled
     #   pixels with c ranked in [LOW_RANK, HIGH_RANK).
     cfg.MODEL.SEMISUP.U2PL.NEGATIVE_RULE = "official"
-    # Unlabeled pixels that may give anchors and prototypes (spec 9 #4): "official": the lowest
-    # alpha_t entropy share (shrinks with alpha_t); "reliable": all reliable pixels (the paper's
-    # wording: entropy below the (100 - alpha_t) percentile).
+    # Unlabeled pixels that may give anchors and prototypes (docs/methods/u2pl.md §9 #4):
+    # "official": the lowest alpha_t entropy share (shrinks with alpha_t); "reliable": all reliable
+    # pixels (the paper's wording: entropy below the (100 - alpha_t) percentile).
     cfg.MODEL.SEMISUP.U2PL.ANCHOR_RULE = "official"
     # Embedding (representation) head, official `rep_head`: Conv3x3 C->D + BN + ReLU +
     # Dropout2d, Conv3x3 D->D + BN + ReLU + Dropout2d, Conv1x1 D->D.

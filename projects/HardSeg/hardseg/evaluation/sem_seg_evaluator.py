@@ -1,7 +1,7 @@
 """HardSeg's semantic-segmentation evaluator: one confusion matrix over the whole evaluation set,
 accumulated with ``torch.bincount`` on the prediction's device and summed over ranks.
 
-Spec: ../shared/specs/metrics_and_models.md Part A. With ``n_ij`` = pixels of GT class i
+See docs/methods/metrics.md Part A. With ``n_ij`` = pixels of GT class i
 predicted as j (GT ignore pixels dropped), ``t_i = sum_j n_ij``, ``s_j = sum_i n_ij``,
 ``N = sum_i t_i`` and ``U_i = t_i + s_i - n_ii``:
 

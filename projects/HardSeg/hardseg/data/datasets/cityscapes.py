@@ -48,13 +48,15 @@ __all__ = [
     "register_all_cityscapes",
 ]
 
-# 19 trainId classes, in trainId order (cityscapesscripts helpers/labels.py; spec datasets.md §1).
+# 19 trainId classes, in trainId order (cityscapesscripts helpers/labels.py;
+# docs/methods/datasets.md §1).
 CITYSCAPES_CLASSES = [
     "road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign",
     "vegetation", "terrain", "sky", "person", "rider", "car", "truck", "bus", "train",
     "motorcycle", "bicycle",
 ]  # fmt: skip
-# Colours of the 19 classes (cityscapesscripts helpers/labels.py; spec §1 table).
+# Colours of the 19 classes (cityscapesscripts helpers/labels.py;
+# docs/methods/datasets.md §1 table).
 CITYSCAPES_COLORS = [
     (128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153),
     (153, 153, 153), (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152),
@@ -62,17 +64,17 @@ CITYSCAPES_COLORS = [
     (0, 80, 100), (0, 0, 230), (119, 11, 32),
 ]  # fmt: skip
 # labelId -> trainId for the 19 evaluated classes; every other id in 0..33 -> 255
-# (cityscapesscripts helpers/labels.py; spec §1 "id2train").
+# (cityscapesscripts helpers/labels.py; docs/methods/datasets.md §1 "id2train").
 CITYSCAPES_LABEL_ID_TO_TRAIN_ID = {
     7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10, 24: 11, 25: 12,
     26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18,
 }  # fmt: skip
 # 34 raw ids (0..33) exist; larger values are reported as unexpected by the prepare scripts.
 CITYSCAPES_LABEL_ID_LUT = make_lut(CITYSCAPES_LABEL_ID_TO_TRAIN_ID, 34, default=IGNORE_LABEL)
-# Official split sizes (spec §1).
+# Official split sizes (docs/methods/datasets.md §1).
 CITYSCAPES_SPLIT_SIZES = {"train": 2975, "val": 500, "test": 1525}
 # U2PL subsets: fraction tag -> number of labeled images = folder under splits/u2pl/cityscapes
-# (spec §3 table).
+# (docs/methods/datasets.md §3 table).
 CITYSCAPES_SEMI_SPLITS = {"1-16": 186, "1-8": 372, "1-4": 744, "1-2": 1488}
 
 CITYSCAPES_LAYOUT = DatasetLayout(

@@ -1,5 +1,5 @@
 """COCO-Stuff, 171 classes (80 things + 91 stuff): the 164k release and the 10k release.
-Spec datasets.md §6.
+See docs/methods/datasets.md §6.
 
 Registered (``evaluator_type="sem_seg"``):
 
@@ -37,11 +37,12 @@ __all__ = [
     "COCO_STUFF_10K_SPLITS",
 ]
 
-# The 11 COCO thing ids that were never annotated (spec §6).
+# The 11 COCO thing ids that were never annotated (docs/methods/datasets.md §6).
 COCO_UNUSED_IDS = {12, 26, 29, 30, 45, 66, 68, 69, 71, 83, 91}
-# The 171 used COCO ids (1..182 minus the unused), in order = contiguous class order (spec §6).
+# The 171 used COCO ids (1..182 minus the unused), in order = contiguous class order
+# (docs/methods/datasets.md §6).
 COCO_STUFF_IDS = [i for i in range(1, 183) if i not in COCO_UNUSED_IDS]
-# Names in contiguous order (spec §6 class table).
+# Names in contiguous order (docs/methods/datasets.md §6 class table).
 COCO_STUFF_CLASSES = [
     "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
     "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog",
@@ -69,15 +70,15 @@ assert len(COCO_STUFF_IDS) == len(COCO_STUFF_CLASSES) == 171
 
 _RANK = {coco_id: rank for rank, coco_id in enumerate(COCO_STUFF_IDS)}
 # 164k PNG value v = COCO id - 1 -> rank; 255 and the unused ids -> 255; 182..254 unexpected
-# (spec §6, mmseg coco_stuff164k.py table).
+# (docs/methods/datasets.md §6, mmseg coco_stuff164k.py table).
 COCO_STUFF_164K_LUT = make_lut(
     {**{v: _RANK.get(v + 1, IGNORE_LABEL) for v in range(182)}, 255: IGNORE_LABEL}, 256
 )
 # 10k v1.1 S = COCO id (0 = unlabeled) -> rank; 0 and unused ids -> 255; > 182 unexpected
-# (spec §6).
+# (docs/methods/datasets.md §6).
 COCO_STUFF_10K_V11_LUT = make_lut({v: _RANK.get(v, IGNORE_LABEL) for v in range(183)}, 183)
 # 10k v1.0 S = 1-based contiguous (1 = unlabeled, 2..172 -> 0..170); 0 and > 172 unexpected
-# (spec §6, cocostuff10k README; MaskFormer's "S - 2").
+# (docs/methods/datasets.md §6, cocostuff10k README; MaskFormer's "S - 2").
 COCO_STUFF_10K_V10_LUT = make_lut({1: IGNORE_LABEL, **{v: v - 2 for v in range(2, 173)}}, 173)
 
 COCO_STUFF_164K_SPLITS = {"train": "train2017", "val": "val2017"}

@@ -1,6 +1,6 @@
 """Helpers shared by HardSeg's dataset registrations.
 
-Conventions (``datasets.md`` §0 of the project spec):
+Conventions (docs/methods/datasets.md §0):
 
 * Every registered dataset reads *prepared* labels: single-channel mode-"L" PNGs holding contiguous
   train ids ``0..K-1`` and ``255`` for ignore, written by ``datasets/prepare_<name>.py`` into a
@@ -90,9 +90,10 @@ def make_lut(mapping: Mapping[int, int], size: int, default: int = -1) -> np.nda
 
 def bit_interleaved_palette(n: int) -> List[List[int]]:
     """The PASCAL VOC colour map for indices ``0..n-1``: the bits of the index, 3 at a time, go to
-    R, G, B from the most significant bit down (spec §2: 1 -> (128, 0, 0), 2 -> (0, 128, 0),
-    15 -> (192, 128, 128), 255 -> (224, 224, 192)). Used as VOC's palette, and as a distinct
-    colour map for datasets without official colours (not an official palette for those)."""
+    R, G, B from the most significant bit down (docs/methods/datasets.md §2: 1 -> (128, 0, 0), 2 ->
+    (0, 128, 0), 15 -> (192, 128, 128), 255 -> (224, 224, 192)). Used as VOC's palette, and as a
+    distinct colour map for datasets without official colours (not an
+    official palette for those)."""
     colors = []
     for i in range(n):
         rgb, c = [0, 0, 0], i

@@ -1,4 +1,5 @@
-"""GTA5 (Playing for Data), 24966 synthetic frames with Cityscapes labelIds. Spec datasets.md §8.
+"""GTA5 (Playing for Data), 24966 synthetic frames with Cityscapes labelIds. See
+docs/methods/datasets.md §8.
 
 Registered: ``gta5_sem_seg_train`` (19 Cityscapes classes, ``evaluator_type="sem_seg"``); the
 GTA5 -> Cityscapes benchmark evaluates on ``cityscapes_fine_sem_seg_val`` over all 19 classes.
@@ -18,7 +19,7 @@ from .common import IGNORE_LABEL, DatasetLayout, FlatSplit, register_flat_splits
 
 __all__ = ["GTA5_SPLIT", "GTA5_LAYOUT", "GTA5_SIZE", "GTA5_EXCLUSIONS"]
 
-GTA5_SIZE = 24966  # spec §8
+GTA5_SIZE = 24966  # docs/methods/datasets.md §8
 GTA5_EXCLUSIONS = "GTA5/labels_trainid/excluded.txt"
 GTA5_SPLIT = FlatSplit("GTA5/images", "GTA5/labels_trainid", ".png", exclusions=GTA5_EXCLUSIONS)
 GTA5_LAYOUT = DatasetLayout(

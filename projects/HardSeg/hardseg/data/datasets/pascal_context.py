@@ -1,5 +1,5 @@
 """PASCAL Context, 59 and 60 classes, on VOC2010 images (train 4998 / val 5105).
-Spec datasets.md §7.
+See docs/methods/datasets.md §7.
 
 Registered (``evaluator_type="sem_seg"``): ``pascal_context_60_sem_seg_{train,val}`` (0 =
 background is a class) and ``pascal_context_59_sem_seg_{train,val}`` (background -> 255, the number
@@ -34,13 +34,13 @@ __all__ = [
 ]
 
 # The 60 full-vocabulary ids kept, sorted (mmseg tools/dataset_converters/pascal_context.py;
-# spec §7). Their rank is the 60-class index.
+# docs/methods/datasets.md §7). Their rank is the 60-class index.
 PASCAL_CONTEXT_KEPT_IDS = [
     0, 2, 9, 18, 19, 22, 23, 25, 31, 33, 34, 44, 45, 46, 59, 65, 68, 72, 80, 85, 98, 104, 105, 113,
     115, 144, 158, 159, 162, 187, 189, 207, 220, 232, 258, 259, 260, 284, 295, 296, 308, 324, 326,
     347, 349, 354, 355, 360, 366, 368, 397, 415, 416, 420, 424, 427, 440, 445, 454, 458,
 ]  # fmt: skip
-# 60-class order = alphabetical, index 0 = background (spec §7).
+# 60-class order = alphabetical, index 0 = background (docs/methods/datasets.md §7).
 PASCAL_CONTEXT_60_CLASSES = [
     "background", "aeroplane", "bag", "bed", "bedclothes", "bench", "bicycle", "bird", "boat",
     "book", "bottle", "building", "bus", "cabinet", "car", "cat", "ceiling", "chair", "cloth",
@@ -50,7 +50,7 @@ PASCAL_CONTEXT_60_CLASSES = [
     "snow", "sofa", "table", "track", "train", "tree", "truck", "tvmonitor", "wall", "water",
     "window", "wood",
 ]  # fmt: skip
-# 59-class version: the same without background, shifted by -1 (spec §7).
+# 59-class version: the same without background, shifted by -1 (docs/methods/datasets.md §7).
 PASCAL_CONTEXT_59_CLASSES = PASCAL_CONTEXT_60_CLASSES[1:]
 assert len(PASCAL_CONTEXT_KEPT_IDS) == len(PASCAL_CONTEXT_60_CLASSES) == 60
 

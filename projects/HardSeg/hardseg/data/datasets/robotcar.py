@@ -1,5 +1,5 @@
 """Oxford RobotCar ("Oxford_Robot_ICCV19"), the target domain of Cityscapes -> RobotCar adaptation,
-9 classes (894 unlabeled train, 271 labeled val images). Spec datasets.md §10.
+9 classes (894 unlabeled train, 271 labeled val images). See docs/methods/datasets.md §10.
 
 Registered (9 ``stuff_classes``, in this dataset's order, not Cityscapes'):
 
@@ -35,27 +35,27 @@ __all__ = [
     "ROBOTCAR_LAYOUT",
 ]
 
-# Class order (Seg-Uncertainty / HIAST oxford_dataset.py; spec §10).
+# Class order (Seg-Uncertainty / HIAST oxford_dataset.py; docs/methods/datasets.md §10).
 ROBOTCAR_CLASSES = [
     "sky", "person", "two-wheel", "automobile", "sign", "light", "building", "sidewalk", "road",
 ]  # fmt: skip
 # The Cityscapes colours of the matching classes (sky, person, bicycle, car, traffic sign, traffic
-# light, building, sidewalk, road), spec §1; RobotCar has no official palette.
+# light, building, sidewalk, road), docs/methods/datasets.md §1; RobotCar has no official palette.
 ROBOTCAR_COLORS = [list(CITYSCAPES_COLORS[i]) for i in (10, 11, 18, 13, 7, 6, 2, 1, 0)]
-# Annotation channel 0 -> class (spec §10); every other value -> 255.
+# Annotation channel 0 -> class (docs/methods/datasets.md §10); every other value -> 255.
 ROBOTCAR_RAW_TO_TRAIN_ID = {
     1: 0, 2: 1, 3: 2, 4: 3, 5: 4, 6: 5, 7: 6, 10: 7, 11: 8, 12: 8, 13: 8, 14: 8, 17: 8,
 }  # fmt: skip
 ROBOTCAR_LUT = make_lut(ROBOTCAR_RAW_TO_TRAIN_ID, 256, default=IGNORE_LABEL)
-# Cityscapes trainId -> RobotCar class (HIAST cityscapes_dataset.py; spec §10); wall, fence, pole,
-# vegetation, terrain, train -> 255.
+# Cityscapes trainId -> RobotCar class (HIAST cityscapes_dataset.py; docs/methods/datasets.md §10);
+# wall, fence, pole, vegetation, terrain, train -> 255.
 CITYSCAPES_TRAIN_ID_TO_ROBOT9 = {
     0: 8, 1: 7, 2: 6, 6: 5, 7: 4, 10: 0, 11: 1, 12: 1, 13: 3, 14: 3, 15: 3, 17: 2, 18: 2,
 }  # fmt: skip
 CITYSCAPES_TRAIN_ID_TO_ROBOT9_LUT = make_lut(
     {**CITYSCAPES_TRAIN_ID_TO_ROBOT9, 255: IGNORE_LABEL}, 256, default=IGNORE_LABEL
 )
-ROBOTCAR_SIZES = {"train": 894, "val": 271}  # spec §10
+ROBOTCAR_SIZES = {"train": 894, "val": 271}  # docs/methods/datasets.md §10
 
 ROBOTCAR_SPLITS = {
     "train": FlatSplit("Oxford_Robot_ICCV19/train", None, ".png"),

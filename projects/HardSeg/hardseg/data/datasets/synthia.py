@@ -1,5 +1,5 @@
 """SYNTHIA-RAND-CITYSCAPES, 9400 synthetic frames mapped to the 19 Cityscapes classes (16 occur).
-Spec datasets.md §9.
+See docs/methods/datasets.md §9.
 
 Registered:
 
@@ -12,7 +12,8 @@ Registered:
 mean metrics (mIoU, mAcc) are averaged; absent means all classes.
 
 Raw labels ``RAND_CITYSCAPES/GT/LABELS/*.png`` are 16-bit multi-channel PNGs with the class in the
-R channel (spec §9); ``datasets/prepare_synthia.py`` writes ``GT/LABELS_trainid/``.
+R channel (docs/methods/datasets.md §9); ``datasets/prepare_synthia.py``
+writes ``GT/LABELS_trainid/``.
 """
 
 from typing import List
@@ -30,18 +31,18 @@ __all__ = [
     "SYNTHIA_LAYOUT",
 ]
 
-# SYNTHIA class id -> Cityscapes trainId (spec §9); 0 void, 13 parking-slot, 14 road-work and
-# 22 lanemarking -> 255. Ids 0..22 exist; larger values are unexpected.
+# SYNTHIA class id -> Cityscapes trainId (docs/methods/datasets.md §9); 0 void, 13 parking-slot, 14
+# road-work and 22 lanemarking -> 255. Ids 0..22 exist; larger values are unexpected.
 SYNTHIA_ID_TO_TRAIN_ID = {
     3: 0, 4: 1, 2: 2, 21: 3, 5: 4, 7: 5, 15: 6, 9: 7, 6: 8, 16: 9, 1: 10, 10: 11, 17: 12, 8: 13,
     18: 14, 19: 15, 20: 16, 12: 17, 11: 18,
 }  # fmt: skip
 SYNTHIA_LUT = make_lut(SYNTHIA_ID_TO_TRAIN_ID, 23, default=IGNORE_LABEL)
 # mIoU-16: the 19 classes minus terrain 9, truck 14, train 16; mIoU-13: minus also wall 3,
-# fence 4, pole 5 (spec §9).
+# fence 4, pole 5 (docs/methods/datasets.md §9).
 SYNTHIA_EVAL_CLASSES_16 = [c for c in range(19) if c not in (9, 14, 16)]
 SYNTHIA_EVAL_CLASSES_13 = [c for c in SYNTHIA_EVAL_CLASSES_16 if c not in (3, 4, 5)]
-SYNTHIA_SIZE = 9400  # spec §9
+SYNTHIA_SIZE = 9400  # docs/methods/datasets.md §9
 
 SYNTHIA_SPLIT = FlatSplit("RAND_CITYSCAPES/RGB", "RAND_CITYSCAPES/GT/LABELS_trainid", ".png")
 SYNTHIA_LAYOUT = DatasetLayout(

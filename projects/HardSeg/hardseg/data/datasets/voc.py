@@ -1,5 +1,5 @@
 """PASCAL VOC 2012 semantic segmentation (21 classes), the SBD-augmented ``train_aug`` set (10582)
-and U2PL's semi-supervised splits. Spec datasets.md §2-3.
+and U2PL's semi-supervised splits. See docs/methods/datasets.md §2-§3.
 
 Registered names (``evaluator_type="sem_seg"``, 21 classes, background 0 is a class, 255 ignore):
 
@@ -45,20 +45,21 @@ __all__ = [
     "register_all_voc",
 ]
 
-# 21 classes in index order (spec §2).
+# 21 classes in index order (docs/methods/datasets.md §2).
 VOC_CLASSES = [
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
     "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
     "train", "tvmonitor",
 ]  # fmt: skip
-# The standard VOC colour map (spec §2, "Palette").
+# The standard VOC colour map (docs/methods/datasets.md §2, "Palette").
 VOC_COLORS = bit_interleaved_palette(len(VOC_CLASSES))
 # Raw values: 0..20 classes, 255 void (SegmentationClass) -- identity; SBD .mat holds 0..20 only.
-# Any other value is unexpected (spec §2).
+# Any other value is unexpected (docs/methods/datasets.md §2).
 VOC_LUT = make_lut({**{i: i for i in range(21)}, 255: IGNORE_LABEL}, 256, default=-1)
-# Official sizes (spec §2).
+# Official sizes (docs/methods/datasets.md §2).
 VOC_SPLIT_SIZES = {"train": 1464, "val": 1449, "train_aug": 10582}
-# U2PL protocols: tag -> number of labeled images = folder under splits/u2pl/pascal (spec §3).
+# U2PL protocols: tag -> number of labeled images = folder under splits/u2pl/pascal
+# (docs/methods/datasets.md §3).
 VOC_CLASSIC_SPLITS = {"92": 92, "183": 183, "366": 366, "732": 732, "1464": 1464}
 VOC_BLENDER_SPLITS = {"1-16": 662, "1-8": 1323, "1-4": 2646, "1-2": 5291}
 

@@ -62,7 +62,8 @@ def apply_lut(raw: np.ndarray, lut: np.ndarray, path: str) -> np.ndarray:
 
 def read_index_png(path: str) -> np.ndarray:
     """A label PNG as its stored values, (H, W): a palette ("P") image gives its indices, never
-    ``convert("L")`` luminance (spec §0.2). Multi-channel images are rejected."""
+    ``convert("L")`` luminance (docs/methods/datasets.md §0.2).
+    Multi-channel images are rejected."""
     with Image.open(path) as img:
         if img.mode not in ("L", "P", "I", "I;16", "1"):
             raise ValueError(

@@ -14,7 +14,7 @@ from .flat import check_flat, convert_flat
 
 def read_synthia_label(path: str) -> np.ndarray:
     """The R channel of a 16-bit SYNTHIA label (OpenCV reads BGR[A], so R is index 2), mapped to
-    trainIds. PIL cannot read these files reliably (spec §9)."""
+    trainIds. PIL cannot read these files reliably (docs/methods/datasets.md §9)."""
     raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if raw is None:
         raise OSError(f"{path}: OpenCV cannot read this file")

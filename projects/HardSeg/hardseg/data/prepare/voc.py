@@ -34,7 +34,7 @@ def read_sbd_label(path: str) -> np.ndarray:
 
 
 def train_aug_ids(root: str) -> List[str]:
-    """(SBD train ∪ SBD val ∪ VOC train) − VOC val, sorted (spec §2)."""
+    """(SBD train ∪ SBD val ∪ VOC train) − VOC val, sorted (docs/methods/datasets.md §2)."""
     d = voc_dirs(root)
     sbd = set(read_list(os.path.join(d["sbd"], "train.txt")))
     sbd |= set(read_list(os.path.join(d["sbd"], "val.txt")))

@@ -1,6 +1,6 @@
 """HL wrapper head: learned pixel hardness levels re-weighting any per-pixel head's loss.
 
-Spec: ../shared/specs/hl.md (official code: ``HLEncoderDecoder`` of Menoly-xin/Hardness-Level-
+See docs/methods/hl.md (official code: ``HLEncoderDecoder`` of Menoly-xin/Hardness-Level-
 Learning). The objective itself is :mod:`hardseg.modeling.losses.hardness`; this module owns the
 network side: the HL branch, its detached input, the resize of its logit to label size, and the
 bookkeeping (checkpoint keys, TensorBoard images).

@@ -1,7 +1,7 @@
 """Pixel-wise losses built on the GT-class log-probability: cross-entropy (class weights, label
 smoothing), OHEM cross-entropy, softmax focal loss and distance-map penalised cross-entropy.
 
-Spec: ../shared/specs/losses.md §1-§4. Notation: logits ``z`` (N, K, H, W), ``p = softmax(z)``,
+See docs/methods/losses.md §1-§4. Notation: logits ``z`` (N, K, H, W), ``p = softmax(z)``,
 targets ``y`` (N, H, W) int64 in [0, K) or ``ignore_value``; valid mask ``v_i = [y_i != ignore]``,
 ``q_i = p_{i, y_i}``, ``l_i = -log q_i`` and ``N_v = sum_i v_i``. Every loss here has a per-pixel
 form ``pixel_loss(z, y) -> (N, H, W)`` (0 at ignored pixels) and ``forward = sum(pixel_loss) /
@@ -48,7 +48,7 @@ def gt_log_prob(logits: torch.Tensor, targets: torch.Tensor, ignore_value: int) 
 
 
 class PixelCrossEntropy(nn.Module):
-    """Softmax cross-entropy with PyTorch semantics (spec §1).
+    """Softmax cross-entropy with PyTorch semantics (docs/methods/losses.md §1).
 
     ``L = sum_i v_i w_{y_i} l_i^s / sum_i v_i w_{y_i}``, where ``w`` are the class weights (1 when
     ``class_weights`` is empty) and ``l^s`` is the label-smoothed CE of
@@ -118,7 +118,8 @@ OHEM_NORMALIZERS = ("kept", "all_pixels")
 
 
 class OhemCrossEntropy(nn.Module):
-    """Online hard-example-mining cross-entropy, **U2PL/OHEM-2d variant** (spec §2).
+    """Online hard-example-mining cross-entropy, **U2PL/OHEM-2d variant**
+    (docs/methods/losses.md §2).
 
     Selection (under ``no_grad``): sort the GT-class probabilities ``q`` of the valid pixels
     ascending, ``K = min_kept`` (times N if ``min_kept_per_image``). If ``N_v <= K`` every valid
@@ -182,7 +183,7 @@ class OhemCrossEntropy(nn.Module):
 
 
 class SoftmaxFocalLoss(nn.Module):
-    """Multi-class softmax focal loss (Lin et al. 2017; spec §3).
+    """Multi-class softmax focal loss (Lin et al. 2017; docs/methods/losses.md §3).
 
     ``L = (1/N_v) sum_i v_i alpha_{y_i} (1 - q_i)^gamma (-log q_i)``.
 
@@ -218,7 +219,7 @@ class SoftmaxFocalLoss(nn.Module):
 
 
 class DistancePenalizedCrossEntropy(nn.Module):
-    """Distance-map penalised cross-entropy (Caliva et al. 2019; spec §4).
+    """Distance-map penalised cross-entropy (Caliva et al. 2019; docs/methods/losses.md §4).
 
     ``L = (1/N_v) sum_i v_i (1 + scale * D_i) (-log q_i)``, where ``D`` in [0, 1] is 1 on the GT
     boundaries and decays linearly with the distance to them (:func:`dist_penalty_map`, computed

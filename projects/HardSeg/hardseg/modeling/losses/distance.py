@@ -1,7 +1,7 @@
 """Distance maps of a label map (computed once per sample by the data mapper, after augmentation)
 and the losses that use them: boundary loss and Hausdorff distance-transform loss.
 
-Spec: ../shared/specs/losses.md §4 (DPCE map), §11 (boundary loss), §12 (HD loss). Distances are
+See docs/methods/losses.md §4 (DPCE map), §11 (boundary loss), §12 (HD loss). Distances are
 Euclidean (``scipy.ndimage.distance_transform_edt``) in pixels of the augmented label.
 """
 
@@ -34,7 +34,7 @@ def _check_map(name, tensor, expected_shape):
 
 
 class BoundaryLoss(nn.Module):
-    """Boundary loss (Kervadec et al., MIDL 2019; spec §11).
+    """Boundary loss (Kervadec et al., MIDL 2019; docs/methods/losses.md §11).
 
     ``L = (1 / (K N_v)) sum_i v_i sum_c phi_c(i) p_c(i)`` with ``phi`` from
     :func:`signed_distance_maps` (input ``signed_dist`` (N, K, H, W)). Negative inside the GT
@@ -69,7 +69,8 @@ def _unsigned_distance(mask: np.ndarray) -> np.ndarray:
 
 
 class HausdorffDTLoss(nn.Module):
-    """Hausdorff-distance loss, distance-transform form (Karimi & Salcudean 2019; spec §12).
+    """Hausdorff-distance loss, distance-transform form (Karimi & Salcudean 2019;
+    docs/methods/losses.md §12).
 
     ``L = (1 / (K N_v)) sum_i v_i sum_c (p~_c(i) - g_c(i))^2 (d_G,c(i)^alpha + d_S,c(i)^alpha)``.
     ``d_G = edt(G) + edt(~G)`` is the unsigned distance to the GT boundary, derived from the
@@ -114,7 +115,7 @@ class HausdorffDTLoss(nn.Module):
 
 class GDLBoundaryLoss(nn.Module):
     """Generalized Dice + boundary loss with the boundary weight raised during training, as in
-    Kervadec et al.'s "StealWeight" schedule (spec §11):
+    Kervadec et al.'s "StealWeight" schedule (docs/methods/losses.md §11):
 
     ``L = lambda_GDL(t) L_GDL + lambda_B(t) L_B`` with ``lambda_B(t) = min(alpha0 + alpha_step *
     floor(t / step_iters), 1 - min_gdl_weight)`` and ``lambda_GDL = 1 - lambda_B`` (so

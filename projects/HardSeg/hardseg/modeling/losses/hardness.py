@@ -1,6 +1,6 @@
 """The HL (hardness-level) objective on a per-pixel loss map, shared by every HL branch.
 
-Spec: ../shared/specs/hl.md §4, from the official ``HLEncoderDecoder`` (mmseg). With ``z`` the HL
+See docs/methods/hl.md §4, from the official ``HLEncoderDecoder`` (mmseg). With ``z`` the HL
 branch's logit at every pixel ``i`` of the per-process batch and ``l`` the per-pixel loss:
 
 * ``h_i = sigmoid(z_i) + eps`` and ``w_i = h_i / sum_j h_j`` (one normaliser for the whole

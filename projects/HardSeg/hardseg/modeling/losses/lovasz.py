@@ -1,4 +1,4 @@
-"""Lovász-Softmax loss (Berman, Rannen Triki & Blaschko, CVPR 2018; spec losses.md §10)."""
+"""Lovász-Softmax loss (Berman, Rannen Triki & Blaschko, CVPR 2018; docs/methods/losses.md §10)."""
 
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """Region (overlap) losses from soft per-class counts: Dice, generalized Dice, soft IoU, Tversky,
 focal Tversky, and the compositions CE + Dice, Combo and exponential logarithmic loss.
 
-Spec: ../shared/specs/losses.md §0, §5-§9, §13-§15. With ``p = softmax(z)`` (N, K, H, W), valid
+See docs/methods/losses.md §0, §5-§9, §13-§15. With ``p = softmax(z)`` (N, K, H, W), valid
 mask ``v``, one-hot GT ``g_ic = [y_i = c] v_i`` and ``p~ = p v``, over a reduction set Omega (one
 image, or the whole batch with ``batch=True``):
 ``TP_c = sum p~_c g_c``, ``P_c = sum p~_c``, ``G_c = sum g_c``, ``FP_c = P_c - TP_c``,
@@ -122,7 +122,7 @@ class _RegionLoss(nn.Module):
 
 
 class DiceLoss(_RegionLoss):
-    """Soft Dice loss (spec §5).
+    """Soft Dice loss (docs/methods/losses.md §5).
 
     ``L = 1 - mean_c (2 TP_c + s) / (P_c + G_c + s)``; ``squared=True`` (V-Net) uses
     ``sum p~^2 + G_c`` in the denominator (g^2 = g); ``log_loss=True`` uses ``-log Dice_c``
@@ -157,7 +157,7 @@ GDL_WEIGHT_TYPES = ("square", "simple", "uniform")
 
 
 class GeneralizedDiceLoss(nn.Module):
-    """Generalized Dice loss (Sudre et al. 2017; spec §6).
+    """Generalized Dice loss (Sudre et al. 2017; docs/methods/losses.md §6).
 
     Per image (or batch): ``L = 1 - (2 sum_c w_c TP_c + s) / (sum_c w_c (P_c + G_c) + s)`` with
     ``w_c = 1/G_c^2`` (``w_type="square"``), ``1/G_c`` ("simple") or 1 ("uniform"). Absent
@@ -195,7 +195,7 @@ class GeneralizedDiceLoss(nn.Module):
 
 
 class SoftIoULoss(_RegionLoss):
-    """Soft IoU / Jaccard loss (Rahman & Wang 2016; spec §7).
+    """Soft IoU / Jaccard loss (Rahman & Wang 2016; docs/methods/losses.md §7).
 
     ``L = 1 - mean_c (TP_c + s) / (P_c + G_c - TP_c + s)``. Defaults: ``smooth=1e-5``, per
     image, ``class_avg="present"``.
@@ -213,7 +213,7 @@ def tversky_index(tp, pp, gg, fp_weight, fn_weight, smooth):
 
 
 class TverskyLoss(_RegionLoss):
-    """Tversky loss (Salehi et al. 2017; spec §8).
+    """Tversky loss (Salehi et al. 2017; docs/methods/losses.md §8).
 
     ``L = 1 - mean_c TI_c``, ``TI_c = (TP_c + s) / (TP_c + a FP_c + b FN_c + s)``, with
     ``a = fp_weight`` and ``b = fn_weight`` (named by what they weight, to avoid the alpha/beta
@@ -244,7 +244,7 @@ FOCAL_TVERSKY_POWER = ("per_class", "after_mean")
 
 
 class FocalTverskyLoss(TverskyLoss):
-    """Focal Tversky loss (Abraham & Khan 2019; spec §9).
+    """Focal Tversky loss (Abraham & Khan 2019; docs/methods/losses.md §9).
 
     ``power="per_class"`` (default): ``L = mean_c (1 - TI_c)^kappa``; ``power="after_mean"``
     (smp / SegLossOdyssey preset): ``L = (mean_c (1 - TI_c))^kappa``, per set, then the mean
@@ -291,8 +291,9 @@ class FocalTverskyLoss(TverskyLoss):
 
 
 class CEDiceLoss(nn.Module):
-    """Cross-entropy plus Dice (spec §13): ``L = lambda_ce L_CE + lambda_dice L_Dice``, both with
-    the same ignore mask (:class:`PixelCrossEntropy`, :class:`DiceLoss` with its defaults).
+    """Cross-entropy plus Dice (docs/methods/losses.md §13): ``L = lambda_ce L_CE + lambda_dice
+    L_Dice``, both with the same ignore mask (:class:`PixelCrossEntropy`,
+    :class:`DiceLoss` with its defaults).
 
     Defaults: ``lambda_ce=1``, ``lambda_dice=1``, ``smooth=1e-5``, ``class_avg="present"``.
     """
@@ -313,7 +314,7 @@ class CEDiceLoss(nn.Module):
 
 
 class ComboLoss(nn.Module):
-    """Combo loss (Taghanaki et al. 2019; spec §14), multi-class one-vs-rest.
+    """Combo loss (Taghanaki et al. 2019; docs/methods/losses.md §14), multi-class one-vs-rest.
 
     Per set and class: ``wBCE_c = -(1/N_v) sum_i [beta g_ic log p_ic + (1 - beta)(1 - g_ic)
     log(1 - p_ic)]`` over valid pixels (``p`` clamped to [1e-7, 1 - 1e-7]) and
@@ -350,7 +351,7 @@ EXP_LOG_FORMS = ("paper", "seglossodyssey")
 
 
 class ExpLogLoss(nn.Module):
-    """Exponential logarithmic loss (Wong et al., MICCAI 2018; spec §15).
+    """Exponential logarithmic loss (Wong et al., MICCAI 2018; docs/methods/losses.md §15).
 
     ``form="paper"`` (default): ``L = w_dice E_c[(-ln Dice_c)^gamma_dice]
     + w_cross E_i[w_{y_i} (-ln q_i)^gamma_cross]`` with ``Dice_c = (2 TP_c + s)/(P_c + G_c + s)``

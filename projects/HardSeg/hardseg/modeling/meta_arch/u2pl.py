@@ -1,14 +1,14 @@
 """U2PL: semi-supervised segmentation with unreliable pseudo-labels (Wang et al., CVPR 2022).
 
-Spec: ../shared/specs/u2pl.md (official code Haochen-Wang409/U2PL ``main`` @ab3d2be,
+See docs/methods/u2pl.md (official code Haochen-Wang409/U2PL ``main`` @ab3d2be,
 ``train_semi.py``). This module is control flow only; the pieces live in
 :mod:`hardseg.modeling.semisup`.
 
-HL (``../shared/specs/hl.md`` section 4) composes with U2PL through the student's head: with
+HL (docs/methods/hl.md §4) composes with U2PL through the student's head: with
 ``MODEL.SEM_SEG_HEAD.NAME = "HardnessHead"`` (and ``MODEL.HARDNESS.ENABLED``) the supervised loss on
 the labeled rows is HL-weighted exactly as :class:`HardnessHead` weights it for a plain model.
-The official HL code has no semi-supervised integration (hl.md section 8 #13); the choices here,
-and why:
+The official HL code has no semi-supervised integration (docs/methods/hl.md §8 #13); the choices
+here, and why:
 
 * Only the supervised term is weighted, and the HL branch sees only labeled pixels. Its
   objective ``-lambda * sum(w * sg(l))`` needs a per-pixel loss against ground truth: it learns
@@ -16,8 +16,9 @@ and why:
   the highest loss are mostly those whose pseudo-label is wrong, so HL would amplify exactly the
   noise that U2PL's entropy filter removes.
 * ``loss_sem_seg_unsup`` keeps U2PL's own pixel selection and normalisation (reliable pixels,
-  factor B*H*W / N_kept, u2pl.md 4.2) and ``loss_contrast`` (a per-anchor InfoNCE, with no
-  per-pixel loss map to weight) is unchanged, so U2PL + HL differs from U2PL in one term only.
+  factor B*H*W / N_kept, docs/methods/u2pl.md §4.2) and ``loss_contrast`` (a per-anchor InfoNCE,
+  with no per-pixel loss map to weight) is unchanged, so U2PL + HL differs
+  from U2PL in one term only.
 * The weights are normalised over the labeled per-process batch (n_l * H * W pixels, padding and
   ignored pixels included), as :class:`HardnessHead` does for a plain model fed that batch. The
   HL branch runs on the detached backbone features of the labeled rows only (so its BatchNorm
@@ -76,7 +77,7 @@ class U2PL(TeacherStudent):
     Training input: ``{"labeled": [dicts with "image" (3, H, W), "sem_seg" (H, W)], "unlabeled":
     [dicts with "image"]}`` from :func:`hardseg.data.semisup_loader.build_semisup_train_loader`;
     images of both streams are padded to one size. The iteration comes from the event storage.
-    One iteration (spec section 3), with e = iter // epoch_iters and S = sup_only_epochs:
+    One iteration (docs/methods/u2pl.md §3), with e = iter // epoch_iters and S = sup_only_epochs:
 
     * e < S: ``loss_sem_seg`` (+ ``loss_aux``) of the student on the labeled batch; the teacher
       runs in train mode on it (BN statistics only); the other losses are 0 (kept in the graph).

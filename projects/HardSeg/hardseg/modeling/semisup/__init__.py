@@ -1,4 +1,4 @@
-"""Building blocks of the semi-supervised meta-architectures (U2PL, spec ../shared/specs/u2pl.md).
+"""Building blocks of the semi-supervised meta-architectures (U2PL, docs/methods/u2pl.md).
 
 One concept per file: ``reliability.py`` (entropy partition, DPA / EMA schedules, reliable-pixel
 CE), ``strong_aug.py`` (CutMix / CutOut / ClassMix on tensors), ``memory_queue.py`` (per-class

@@ -1,6 +1,6 @@
 """U2PL's pixel contrastive loss with per-class memory queues of unreliable negatives.
 
-Spec: ../shared/specs/u2pl.md section 4.3 and section 9 #1-#3 (official
+See docs/methods/u2pl.md §4.3 and §9 #1-#3 (official
 ``compute_contra_memobank_loss`` in ``u2pl/utils/loss_helper.py``, after ReCo).
 
 Gradient semantics: only the **anchors** (student embeddings) carry gradient. The positive key
@@ -13,8 +13,9 @@ Differences from the official code, on purpose:
 
 * the per-class loop uses class c's own anchors, prototype and queue (the official second loop
   indexes the anchor/prototype lists by the position in ``valid_classes`` but the queue by the
-  class id, spec 9 #2, issue #111); with every class present both agree;
-* prototypes are only computed for classes that have reliable pixels (no NaN rows, spec 9 #3).
+  class id, docs/methods/u2pl.md §9 #2, issue #111); with every class present both agree;
+* prototypes are only computed for classes that have reliable pixels (no NaN rows,
+  docs/methods/u2pl.md §9 #3).
 """
 
 from typing import Dict, List, NamedTuple, Optional

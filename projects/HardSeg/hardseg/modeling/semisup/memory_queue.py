@@ -1,6 +1,6 @@
 """Per-class FIFO queues of (teacher) embeddings, stored as registered buffers.
 
-Spec: ../shared/specs/u2pl.md sections 2 and 4.3 (official ``dequeue_and_enqueue`` in
+See docs/methods/u2pl.md §2 and §4.3 (official ``dequeue_and_enqueue`` in
 ``u2pl/utils/utils.py``: gather the keys of every GPU, append, keep the newest ``queue_size``).
 Here each class has a fixed-capacity ring buffer, so the queues live in the model's
 ``state_dict`` and come back on resume (the official ones are CPU lists and are not saved). The

@@ -1,6 +1,6 @@
 """Reliable / unreliable pixels by entropy percentile, U2PL's schedules and the reliable-pixel CE.
 
-Spec: ../shared/specs/u2pl.md sections 4.2 and 5 (official ``train_semi.py`` and
+See docs/methods/u2pl.md §4.2 and §5 (official ``train_semi.py`` and
 ``compute_unsupervised_loss`` in ``u2pl/utils/loss_helper.py``). Pure functions of tensors and
 numbers; no config access. Everything here runs on teacher outputs and is computed without grad,
 except :func:`reliable_pseudo_label_loss`, whose gradient reaches the student logits only.
@@ -36,8 +36,8 @@ def u2pl_epoch(iteration: int, epoch_iters: int) -> int:
 
 
 def unreliable_percent(epoch: int, total_epochs: float, alpha0: float = 20.0) -> float:
-    """alpha_t = alpha0 * (1 - e / E), in percent (DPA, spec 5): the dropped share of L_u and the
-    anchor / negative-candidate shares. Constant within an epoch; alpha0 at e = 0."""
+    """alpha_t = alpha0 * (1 - e / E), in percent (DPA, docs/methods/u2pl.md §5): the dropped share
+    of L_u and the anchor / negative-candidate shares. Constant within an epoch; alpha0 at e = 0."""
     return alpha0 * (1.0 - epoch / total_epochs)
 
 
@@ -106,7 +106,8 @@ ANCHOR_RULES = ("official", "reliable")
 def anchor_candidates(partition: EntropyPartition, rule: str = "official") -> torch.Tensor:
     """(N, H, W) bool: the unlabeled pixels that may give anchors and prototypes.
     "official": the lowest-alpha_t entropy share (``low``; it shrinks to almost nothing late in
-    training, spec 9 #4); "reliable": every reliable pixel (the paper's wording)."""
+    training, docs/methods/u2pl.md §9 #4); "reliable": every reliable pixel
+    (the paper's wording)."""
     if rule not in ANCHOR_RULES:
         raise ValueError(
             f"MODEL.SEMISUP.U2PL.ANCHOR_RULE={rule!r}; expected one of {ANCHOR_RULES}."
@@ -117,7 +118,8 @@ def anchor_candidates(partition: EntropyPartition, rule: str = "official") -> to
 def reliable_pseudo_label_loss(
     logits: torch.Tensor, pseudo_labels: torch.Tensor, reliable: torch.Tensor, ignore_value=255
 ) -> torch.Tensor:
-    """L_u (spec 4.2): CE on the reliable pixels times the official factor N*H*W / N_kept.
+    """L_u (docs/methods/u2pl.md §4.2): CE on the reliable pixels times the
+    official factor N*H*W / N_kept.
 
     Args:
         logits: (N, K, H, W) student logits at label resolution (gradient flows into them).

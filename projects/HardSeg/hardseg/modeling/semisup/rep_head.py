@@ -1,6 +1,6 @@
 """U2PL's representation (embedding) head, and a per-pixel model that returns logits + embeddings.
 
-Spec: ../shared/specs/u2pl.md section 2 (official ``dec_deeplabv3_plus.representation`` in
+See docs/methods/u2pl.md §2 (official ``dec_deeplabv3_plus.representation`` in
 ``u2pl/models/decoder.py``).
 """
 

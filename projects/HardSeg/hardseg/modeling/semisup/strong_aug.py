@@ -1,6 +1,6 @@
 """Strong batch mixing of unlabeled images with their pseudo-labels: CutMix, CutOut, ClassMix.
 
-Spec: ../shared/specs/u2pl.md section 6 "Strong mix" (official ``generate_unsup_data`` and
+See docs/methods/u2pl.md §6 "Strong mix" (official ``generate_unsup_data`` and
 ``generate_cutout_mask`` in ``u2pl/dataset/augmentation.py``; ReCo-style). Pure tensor functions,
 applied by the meta-architecture after normalisation (so CutOut's zeros are the pixel mean, as in
 the official code, which mixes normalised tensors). Sample i is mixed with partner (i + 1) mod B.
