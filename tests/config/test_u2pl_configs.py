@@ -1,8 +1,9 @@
 """U2PL and SupOnly recipe configs (configs/{voc,cityscapes}/semi-supervised/ and their LazyConfig
 twins in configs/lazy/{voc,cityscapes}/): the official values of docs/methods/u2pl.md (§5 schedule,
 §6 data and splits, §7 evaluation) are pinned for representative files, the YAML and LazyConfig
-forms agree on them, and every leaf's schedule follows the spec's epoch-to-iteration conversion.
-That every YAML / LazyConfig twin builds the same model is tests/config/test_all_configs.py's."""
+forms agree on them, and every leaf's schedule follows the epoch of
+docs/methods/u2pl.md-to-iteration conversion. That every YAML / LazyConfig twin builds the same
+model is tests/config/test_all_configs.py's."""
 
 import math
 from functools import lru_cache

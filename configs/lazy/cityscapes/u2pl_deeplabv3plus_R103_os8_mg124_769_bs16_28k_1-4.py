@@ -14,5 +14,5 @@ EPOCH_ITERS = 139  # docs/methods/u2pl.md §6
 dataloader.train.dataset.names = "cityscapes_sem_seg_train_1-4_labeled"
 dataloader.train.unlabeled_dataset.names = "cityscapes_sem_seg_train_1-4_unlabeled"
 model.config.epoch_iters = EPOCH_ITERS
-train.max_iter = EPOCH_ITERS * 200  # 27800 (spec §5, §6)
+train.max_iter = EPOCH_ITERS * 200  # 27800 (docs/methods/u2pl.md §5, §6)
 train.output_dir = "./output/cityscapes/u2pl_deeplabv3plus_R103_os8_mg124_769_bs16_28k_1-4"

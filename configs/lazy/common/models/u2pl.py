@@ -32,20 +32,20 @@ def u2pl_model(segmentor, *, num_classes, embed_in_channels, sup_only_epochs, no
         config=L(U2PLConfig)(
             num_classes=num_classes,
             ignore_value=255,
-            epoch_iters="???",  # iterations per epoch of the split (spec §6 table)
+            epoch_iters="???",  # iterations per epoch of the split (docs/methods/u2pl.md §6 table)
             max_iter="${train.max_iter}",
-            sup_only_epochs=sup_only_epochs,  # VOC 1, Cityscapes 0 (spec §5)
-            ema_decay=0.99,  # spec §5
-            unsup_weight=1.0,  # lambda_u (spec §4.4)
-            mix="cutmix",  # spec §6
-            mix_prob=0.5,  # spec §6, §9 #9
-            eval_model="teacher",  # spec §7
-            alpha0=20.0,  # 100 - drop_percent 80 (spec §5)
+            sup_only_epochs=sup_only_epochs,  # VOC 1, Cityscapes 0 (docs/methods/u2pl.md §5)
+            ema_decay=0.99,  # docs/methods/u2pl.md §5
+            unsup_weight=1.0,  # lambda_u (docs/methods/u2pl.md §4.4)
+            mix="cutmix",  # docs/methods/u2pl.md §6
+            mix_prob=0.5,  # docs/methods/u2pl.md §6, §9 #9
+            eval_model="teacher",  # docs/methods/u2pl.md §7
+            alpha0=20.0,  # 100 - drop_percent 80 (docs/methods/u2pl.md §5)
             # low/high rank 3/20, delta_p 0.3, 256 queries x 50 negatives, tau 0.5, queues
-            # 30000/50000: the official values are U2PL's defaults (spec §4.3).
-            contrast_weight=0.1,  # lambda_c of the paper (spec §4.3, §4.4, §9 #10)
+            # 30000/50000: the official values are U2PL's defaults (docs/methods/u2pl.md §4.3).
+            contrast_weight=0.1,  # lambda_c of the paper (docs/methods/u2pl.md §4.3, §4.4, §9 #10)
             contrast_divide_by_world_size=False,
-            negative_rule="official",  # spec §9 #1
-            anchor_rule="official",  # spec §9 #4
+            negative_rule="official",  # docs/methods/u2pl.md §9 #1
+            anchor_rule="official",  # docs/methods/u2pl.md §9 #4
         ),
     )
