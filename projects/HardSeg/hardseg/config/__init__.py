@@ -5,6 +5,7 @@ and which values it takes. ``add_hardseg_config`` is the one entry point the too
 """
 
 from .base import add_base_config
+from .checkpoint import add_checkpoint_config
 from .hardness import add_hardness_config
 from .inference import add_inference_config
 from .losses import add_losses_config
@@ -22,3 +23,4 @@ def add_hardseg_config(cfg):
     add_maskformer_config(cfg)
     add_solver_config(cfg)
     add_semisup_config(cfg)
+    add_checkpoint_config(cfg)

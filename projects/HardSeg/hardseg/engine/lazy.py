@@ -13,12 +13,12 @@ import os
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import LazyConfig, instantiate
 from detectron2.engine import AMPTrainer, SimpleTrainer, default_setup, default_writers, hooks
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
+from ..checkpoint import HardSegCheckpointer, check_resume_length, load_model_weights
 from .defaults import resolve_device
 from .ema_hook import TeacherEMAHook, has_teacher
 from .rng import RNGState
@@ -66,7 +66,7 @@ def do_train(args, cfg):
     trainer = (AMPTrainer if cfg.train.amp.enabled else SimpleTrainer)(
         model, train_loader, optimizer
     )
-    checkpointer = DetectionCheckpointer(
+    checkpointer = HardSegCheckpointer(
         model, cfg.train.output_dir, trainer=trainer, rng=RNGState()
     )
     main_process = comm.is_main_process()
@@ -95,6 +95,8 @@ def do_train(args, cfg):
     )
     checkpointer.resume_or_load(cfg.train.init_checkpoint, resume=args.resume)
     start_iter = trainer.iter + 1 if args.resume and checkpointer.has_checkpoint() else 0
+    if start_iter:  # the LR multiplier is built for train.max_iter in before_train
+        check_resume_length(start_iter, cfg.train.max_iter, "train.max_iter")
     trainer.train(start_iter, cfg.train.max_iter)
 
 
@@ -105,6 +107,12 @@ def main(args):
     if args.eval_only:
         model = instantiate(cfg.model).to(cfg.train.device)
         model = create_ddp_model(model)
-        DetectionCheckpointer(model).load(cfg.train.init_checkpoint)
+        load_model_weights(
+            model,
+            cfg.train.init_checkpoint,
+            allow_partial=cfg.train.get("allow_partial_weights", False),
+            weights_key="train.init_checkpoint",
+            override="train.allow_partial_weights=True",
+        )
         return do_test(cfg, model)
     do_train(args, cfg)

@@ -1,9 +1,12 @@
 """Side-by-side PNG panels: image | ground truth | prediction."""
 
+import datetime
+import logging
 import os
 
 import numpy as np
 
+from detectron2.utils.logger import log_every_n_seconds
 from detectron2.utils.visualizer import ColorMode, Visualizer
 
 from ..data.mappers import read_label_map
@@ -31,28 +34,53 @@ def upscale(array: np.ndarray, factor: int) -> np.ndarray:
     return array.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
-def save_prediction_panels(
-    model, dataset_dicts, mapper, metadata, out_dir, num_images=8, min_side=384
-):
+def save_panels(model, dataset_dicts, mapper, out_dir, num_images, make_panel, min_side=384):
     """Run ``model`` (eval mode) on the first ``num_images`` dataset dicts and write
-    ``<out_dir>/<image name>.png`` panels. Images whose longer side is below ``min_side`` are
-    upscaled by an integer factor (nearest neighbour) so that the class names stay legible.
-    Returns the written paths."""
+    ``<out_dir>/<image name>.png`` panels, logging progress (count and ETA) every few seconds.
+
+    Args:
+        make_panel: ``(inputs, image, gt, pred, factor) -> (H', W', 3) uint8`` given the mapper's
+            dict, the (H, W, 3) RGB image, the (H, W) ground truth and prediction, and the integer
+            factor by which they are to be upscaled (nearest neighbour, see :func:`upscale`): images
+            whose longer side is below ``min_side`` are enlarged so that class names stay legible.
+
+    Returns:
+        the written paths.
+    """
+    import time
+
     import torch
     from PIL import Image
 
     os.makedirs(out_dir, exist_ok=True)
-    paths = []
+    chosen = dataset_dicts[:num_images]
+    paths, start = [], time.perf_counter()
     model.eval()
-    for d in dataset_dicts[:num_images]:
+    for i, d in enumerate(chosen):
         inputs = mapper(d)
         with torch.no_grad():
             pred = model([inputs])[0]["sem_seg"].argmax(0).cpu().numpy()
         image = np.asarray(Image.open(d["file_name"]).convert("RGB"))
         gt = read_label_map(d["sem_seg_file_name"])
         factor = max(1, min_side // max(image.shape[:2]))
-        image, gt, pred = (upscale(a, factor) for a in (image, gt, pred))
         path = os.path.join(out_dir, os.path.splitext(os.path.basename(d["file_name"]))[0] + ".png")
-        Image.fromarray(prediction_panel(image, gt, pred, metadata)).save(path)
+        Image.fromarray(make_panel(inputs, image, gt, pred, factor)).save(path)
         paths.append(path)
+        elapsed = time.perf_counter() - start
+        eta = datetime.timedelta(seconds=int(elapsed / (i + 1) * (len(chosen) - i - 1)))
+        log_every_n_seconds(
+            logging.INFO, f"{out_dir}: {i + 1}/{len(chosen)} panels, ETA {eta}", n=5, name="hardseg"
+        )
     return paths
+
+
+def save_prediction_panels(
+    model, dataset_dicts, mapper, metadata, out_dir, num_images=8, min_side=384
+):
+    """image | ground truth | prediction panels of the first ``num_images`` dataset dicts (see
+    :func:`save_panels`). Returns the written paths."""
+
+    def make_panel(inputs, image, gt, pred, factor):
+        return prediction_panel(*(upscale(a, factor) for a in (image, gt, pred)), metadata)
+
+    return save_panels(model, dataset_dicts, mapper, out_dir, num_images, make_panel, min_side)
