@@ -131,7 +131,9 @@ class HardSegCheckpointer(DetectionCheckpointer):
             if "model_state" not in data:
                 raise CheckpointLoadError(f"{filename}: a pycls .pyth file needs 'model_state'.")
             state = {
-                k: v for k, v in data["model_state"].items() if not k.endswith("num_batches_tracked")
+                k: v
+                for k, v in data["model_state"].items()
+                if not k.endswith("num_batches_tracked")
             }
             return {"model": state, "__author__": "pycls", "matching_heuristics": True}
         return data if "model" in data else {"model": data}

@@ -39,8 +39,10 @@ def incompatible_keys_problems(model, incompatible) -> list:
         keys = incompatible.unexpected_keys
         problems.append(f"{len(keys)} keys in the file that the model lacks ({_examples(keys)})")
     if incompatible.incorrect_shapes:
-        shapes = [f"{k}: {tuple(a)} in the file, {tuple(b)} in the model" for k, a, b in
-                  incompatible.incorrect_shapes]
+        shapes = [
+            f"{k}: {tuple(a)} in the file, {tuple(b)} in the model"
+            for k, a, b in incompatible.incorrect_shapes
+        ]
         problems.append(f"{len(shapes)} shape mismatches ({_examples(shapes, 4)})")
     return problems
 
@@ -76,7 +78,9 @@ def load_model_weights(
         path = checkpointer.get_checkpoint_file()
     if not path:
         if allow_partial:
-            logger.warning(f"No weights ({weights_key} is empty): the model is randomly initialised.")
+            logger.warning(
+                f"No weights ({weights_key} is empty): the model is randomly initialised."
+            )
             return ""
         raise IncompleteWeightsError(
             f"No weights to evaluate: {weights_key} is empty. Set it to a checkpoint trained with "

@@ -86,5 +86,3 @@ def _looks_like_text(head: bytes) -> bool:
 def _first_line(error: Exception) -> str:
     text = str(error).strip().splitlines()
     return text[0][:200] if text else ""
-
-

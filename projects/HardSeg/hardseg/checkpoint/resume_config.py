@@ -33,7 +33,9 @@ def _flatten(node, prefix=""):
 def config_differences(saved: dict, current: dict):
     """{dotted key: (saved value, current value)} for keys in both with different values."""
     saved, current = _flatten(saved), _flatten(current)
-    return {k: (saved[k], current[k]) for k in saved.keys() & current.keys() if saved[k] != current[k]}
+    return {
+        k: (saved[k], current[k]) for k in saved.keys() & current.keys() if saved[k] != current[k]
+    }
 
 
 def _is_refused(key: str) -> bool:

@@ -6,6 +6,7 @@ strings and numbers, so the unpickler below resolves only those globals -- built
 numpy arrays, dtypes and scalars -- and refuses every other one before anything is called.
 """
 
+import _compat_pickle
 import codecs
 import collections
 import pickle
@@ -50,6 +51,9 @@ class RestrictedUnpickler(pickle.Unpickler):
     """``pickle.Unpickler`` whose ``find_class`` only returns the globals in ``_ALLOWED``."""
 
     def find_class(self, module, name):
+        # Python 2 names (protocol < 3), mapped as pickle.Unpickler(fix_imports=True) does
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         try:
             return _ALLOWED[(module, name)]
         except KeyError:

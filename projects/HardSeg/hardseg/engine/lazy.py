@@ -66,9 +66,7 @@ def do_train(args, cfg):
     trainer = (AMPTrainer if cfg.train.amp.enabled else SimpleTrainer)(
         model, train_loader, optimizer
     )
-    checkpointer = HardSegCheckpointer(
-        model, cfg.train.output_dir, trainer=trainer, rng=RNGState()
-    )
+    checkpointer = HardSegCheckpointer(model, cfg.train.output_dir, trainer=trainer, rng=RNGState())
     main_process = comm.is_main_process()
     trainer.register_hooks(
         [
