@@ -2,6 +2,7 @@
 weights files are read without running code from them (issue 12, items 1, 5 and 13)."""
 
 import builtins
+import contextlib
 import logging
 import os
 import pickle
@@ -32,6 +33,20 @@ def _save(trainer, name, iteration, shift):
             p.fill_(shift)
     trainer.iter = iteration
     trainer.checkpointer.save(name, iteration=iteration)
+
+
+@contextlib.contextmanager
+def checkpointer_warnings():
+    """Collect the checkpointer's warnings (detectron2's setup_logger, run by other tests in this
+    process, stops its logger from propagating to pytest's handler)."""
+    logger, messages = logging.getLogger("fvcore.common.checkpoint"), []  # Checkpointer.logger
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
 
 
 def _resumed(output_dir):
@@ -91,26 +106,25 @@ def test_kill_during_save_leaves_every_checkpoint_loadable(tmp_path, where):
     assert (trainer.start_iter, value) == ((10, 2.0) if where == "model" else (15, 3.0))
 
 
-def test_resume_falls_back_to_the_newest_checkpoint_that_loads(tmp_path, caplog):
+def test_resume_falls_back_to_the_newest_checkpoint_that_loads(tmp_path):
     trainer = _trainer(tmp_path)
     _save(trainer, "model_0000004", 4, 1.0)
     _save(trainer, "model_0000009", 9, 2.0)
     _save(trainer, "model_final", 14, 3.0)
     final = tmp_path / "model_final.pth"
     final.write_bytes(final.read_bytes()[:1000])  # truncated, and last_checkpoint names it
-    with caplog.at_level(logging.WARNING):
+    with checkpointer_warnings() as messages:
         trainer, value = _resumed(tmp_path)
     assert trainer.start_iter == 10 and value == 2.0
-    warning = caplog.text
+    warning = "\n".join(messages)
     assert "model_0000009.pth" in warning and "model_final.pth" in warning
     assert "cannot load" in warning  # why model_final.pth was passed over
 
     (tmp_path / "last_checkpoint").write_text("")  # a kill while last_checkpoint was rewritten
-    caplog.clear()
-    with caplog.at_level(logging.WARNING):
+    with checkpointer_warnings() as messages:
         trainer, value = _resumed(tmp_path)
     assert trainer.start_iter == 10 and value == 2.0
-    assert "last_checkpoint is empty" in caplog.text
+    assert "last_checkpoint is empty" in "\n".join(messages)
 
     for name in ("model_0000004.pth", "model_0000009.pth"):
         (tmp_path / name).write_text("")

@@ -1,5 +1,6 @@
 """--resume with another schedule length or another config (issue 12, items 3 and 4)."""
 
+import contextlib
 import logging
 
 import pytest
@@ -15,6 +16,23 @@ LAZY = get_config_file("lazy/quick_schedules/deeplabv3plus_R18_instant_test.py")
 # 10 iterations (warmup 5), no evaluation: a checkpoint at iteration 9 (model_final.pth).
 QUICK = ["SOLVER.MAX_ITER", "10", "SOLVER.CHECKPOINT_PERIOD", "100", "TEST.EVAL_PERIOD", "0"]
 QUICK += ["DATASETS.TEST", "()"]
+
+
+@contextlib.contextmanager
+def hardseg_log():
+    """Collect the messages of the "hardseg" logger (detectron2's setup_logger stops it from
+    propagating to pytest's handler)."""
+    logger, messages = logging.getLogger("hardseg"), []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _args(*argv):
@@ -45,10 +63,10 @@ def _copy_run(src, dst):
     return dst
 
 
-def test_extending_a_run_recomputes_the_schedule(ten_iterations, tmp_path, caplog):
+def test_extending_a_run_recomputes_the_schedule(ten_iterations, tmp_path):
     out = _copy_run(ten_iterations, tmp_path / "run")
     lrs = []
-    with caplog.at_level(logging.INFO):
+    with hardseg_log() as messages:
         opts = [*QUICK, "OUTPUT_DIR", str(out), "SOLVER.MAX_ITER", "12"]
         trainer = Trainer(setup_cfg(YAML, opts, args=_args("--resume", *opts)))
         trainer.resume_or_load(resume=True)
@@ -59,9 +77,10 @@ def test_extending_a_run_recomputes_the_schedule(ten_iterations, tmp_path, caplo
     base_lr = trainer.cfg.SOLVER.BASE_LR
     # warmup (5 iterations) is over: the poly factor of iteration 10 of 12
     assert lrs[0] == pytest.approx(base_lr * (1 - 10 / 12) ** 0.9, rel=1e-6)
-    assert "max_iters 10 -> 12" in caplog.text
-    assert "Resuming at iteration 10 of SOLVER.MAX_ITER=12" in caplog.text
-    assert "SOLVER.MAX_ITER: 10 -> 12" in caplog.text  # the allowed config change is reported
+    text = "\n".join(messages)
+    assert "max_iters 10 -> 12" in text
+    assert "Resuming at iteration 10 of SOLVER.MAX_ITER=12" in text
+    assert "SOLVER.MAX_ITER: 10 -> 12" in text  # the allowed config change is reported
 
     # shortening below the checkpoint (now at iteration 11) says what to do
     with pytest.raises(ValueError, match=r"iteration 11, past SOLVER.MAX_ITER=8.*--eval-only"):
@@ -97,10 +116,10 @@ def _lazy(output_dir, *overrides, resume=False):
     lazy_main(default_argument_parser().parse_args(argv))
 
 
-def test_lazy_resume_with_another_max_iter(tmp_path, caplog):
+def test_lazy_resume_with_another_max_iter(tmp_path):
     _lazy(tmp_path, "train.max_iter=4", "lr_multiplier.warmup_length=0.25")
-    with caplog.at_level(logging.INFO):
+    with hardseg_log() as messages:
         _lazy(tmp_path, "train.max_iter=6", "lr_multiplier.warmup_length=0.25", resume=True)
-    assert "Resuming at iteration 4 of train.max_iter=6" in caplog.text
+    assert "Resuming at iteration 4 of train.max_iter=6" in "\n".join(messages)
     with pytest.raises(ValueError, match=r"iteration 5, past train.max_iter=3"):
         _lazy(tmp_path, "train.max_iter=3", resume=True)

@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 
-from detectron2.utils.logger import log_every_n_seconds
 from detectron2.utils.visualizer import ColorMode, Visualizer
 
 from ..data.mappers import read_label_map
@@ -34,9 +33,12 @@ def upscale(array: np.ndarray, factor: int) -> np.ndarray:
     return array.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
-def save_panels(model, dataset_dicts, mapper, out_dir, num_images, make_panel, min_side=384):
+def save_panels(
+    model, dataset_dicts, mapper, out_dir, num_images, make_panel, min_side=384, log_period=5.0
+):
     """Run ``model`` (eval mode) on the first ``num_images`` dataset dicts and write
-    ``<out_dir>/<image name>.png`` panels, logging progress (count and ETA) every few seconds.
+    ``<out_dir>/<image name>.png`` panels, logging progress (count and ETA) for the first and the
+    last panel and every ``log_period`` seconds.
 
     Args:
         make_panel: ``(inputs, image, gt, pred, factor) -> (H', W', 3) uint8`` given the mapper's
@@ -54,7 +56,8 @@ def save_panels(model, dataset_dicts, mapper, out_dir, num_images, make_panel, m
 
     os.makedirs(out_dir, exist_ok=True)
     chosen = dataset_dicts[:num_images]
-    paths, start = [], time.perf_counter()
+    logger = logging.getLogger("hardseg")
+    paths, start, last_log = [], time.perf_counter(), None
     model.eval()
     for i, d in enumerate(chosen):
         inputs = mapper(d)
@@ -66,11 +69,11 @@ def save_panels(model, dataset_dicts, mapper, out_dir, num_images, make_panel, m
         path = os.path.join(out_dir, os.path.splitext(os.path.basename(d["file_name"]))[0] + ".png")
         Image.fromarray(make_panel(inputs, image, gt, pred, factor)).save(path)
         paths.append(path)
-        elapsed = time.perf_counter() - start
-        eta = datetime.timedelta(seconds=int(elapsed / (i + 1) * (len(chosen) - i - 1)))
-        log_every_n_seconds(
-            logging.INFO, f"{out_dir}: {i + 1}/{len(chosen)} panels, ETA {eta}", n=5, name="hardseg"
-        )
+        now = time.perf_counter()
+        if last_log is None or now - last_log >= log_period or i + 1 == len(chosen):
+            eta = datetime.timedelta(seconds=round((now - start) / (i + 1) * (len(chosen) - i - 1)))
+            logger.info(f"{out_dir}: {i + 1}/{len(chosen)} panels, ETA {eta}")
+            last_log = now
     return paths
 
 
