@@ -57,9 +57,14 @@ def test_eval_only_without_weights_is_refused(tmp_path):
 
 
 def test_eval_only_with_weights_of_another_model_is_refused(weights, tmp_path):
-    with pytest.raises(ValueError, match=r"shape mismatches \(sem_seg_head.predictor.weight: "):
+    with pytest.raises(
+        ValueError,
+        match=r"shape mismatches.*sem_seg_head.predictor.weight: \(5, 16, 1, 1\) in the file, \(7, 16, 1, 1\) in the model",
+    ):
         _eval(tmp_path, "MODEL.WEIGHTS", weights["five_classes"])
-    with pytest.raises(ValueError, match=r"missing from the file.*keys in the file that the model"):
+    with pytest.raises(
+        ValueError, match=r"model keys missing from the file \(sem_seg_head\.decoder"
+    ):
         _eval(tmp_path, "MODEL.WEIGHTS", weights["pspnet"])
     with pytest.raises(ValueError, match=r"sem_seg_head.predictor.*allow_partial_weights=True"):
         _lazy_eval(tmp_path / "lazy", f"train.init_checkpoint={weights['five_classes']}")

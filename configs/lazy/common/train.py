@@ -10,7 +10,7 @@ train = dict(
     log_period=20,
     device="cuda",  # falls back to cpu (with a warning) where CUDA is unavailable
     seed=-1,
-    # --eval-only refuses weights that leave model keys missing, hold keys the model lacks or have
-    # other shapes (and an empty init_checkpoint); True loads what fits, with a warning.
+    # --eval-only refuses weights that leave model keys missing or give them other shapes (and an
+    # empty init_checkpoint); True loads what fits, with a warning.
     allow_partial_weights=False,
 )

@@ -1,8 +1,11 @@
 """Loading weights for evaluation or visualisation: every model key must come from the file.
 
-fvcore's checkpointer only warns about missing, unexpected or shape-mismatched keys and leaves
-those parameters randomly initialised; a metric or a panel computed from such a model looks valid
-but is not. :func:`load_model_weights` refuses that unless a partial load is explicitly allowed.
+fvcore's checkpointer only warns about missing or shape-mismatched keys and leaves those
+parameters randomly initialised; a metric or a panel computed from such a model looks valid but
+is not. :func:`load_model_weights` refuses that unless a partial load is explicitly allowed. Keys
+in the file that the model lacks are only logged: a training checkpoint evaluated in its
+inference-time model (an HL checkpoint in the plain model, whose HL branch is unused at test
+time) is a legitimate use.
 """
 
 import logging
@@ -15,19 +18,25 @@ __all__ = ["IncompleteWeightsError", "load_model_weights"]
 
 
 class IncompleteWeightsError(ValueError):
-    """No weights were given, or they leave model keys missing, unexpected or of another shape."""
+    """No weights were given, or they leave model keys missing or of another shape."""
 
 
 def _examples(keys, n=8):
-    keys = list(keys)
+    keys = sorted(keys)
     more = f" and {len(keys) - n} more" if len(keys) > n else ""
     return ", ".join(keys[:n]) + more
 
 
 def incompatible_keys_problems(model, incompatible) -> list:
-    """Human-readable problems of a load (empty when the weights cover the model exactly)."""
+    """Human-readable problems of a load: model keys missing from the file or of another shape
+    (empty when every model key was loaded)."""
     problems = []
-    missing = _filter_reused_missing_keys(model, incompatible.missing_keys)
+    mismatched = {k for k, _, _ in incompatible.incorrect_shapes}  # fvcore lists them as missing
+    missing = [
+        k
+        for k in _filter_reused_missing_keys(model, incompatible.missing_keys)
+        if k not in mismatched
+    ]
     if missing:
         problems.append(f"{len(missing)} model keys missing from the file ({_examples(missing)})")
         if any(".hl." in k for k in missing):
@@ -35,9 +44,6 @@ def incompatible_keys_problems(model, incompatible) -> list:
                 "the HL branch (sem_seg_head.hl.*) is not in the file: these are weights of a "
                 "model without HL; use an HL checkpoint"
             )
-    if incompatible.unexpected_keys:
-        keys = incompatible.unexpected_keys
-        problems.append(f"{len(keys)} keys in the file that the model lacks ({_examples(keys)})")
     if incompatible.incorrect_shapes:
         shapes = [
             f"{k}: {tuple(a)} in the file, {tuple(b)} in the model"
@@ -69,7 +75,7 @@ def load_model_weights(
 
     Raises:
         IncompleteWeightsError: no file is given, or the file leaves model keys missing or
-            mismatched, or holds keys the model lacks (unless ``allow_partial``).
+            gives them another shape (unless ``allow_partial``).
         CheckpointLoadError: the file cannot be read safely (see ``load_checkpoint_file``).
     """
     logger = logging.getLogger(__name__)
