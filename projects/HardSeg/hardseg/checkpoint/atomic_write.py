@@ -2,6 +2,7 @@
 never a truncated one: write a temporary file in the same directory, flush, fsync, then rename it
 over the target (``os.replace`` is atomic within one POSIX file system)."""
 
+import errno
 import os
 from typing import IO, Callable
 
@@ -84,10 +85,11 @@ def atomic_write(path: str, write: Callable[[IO[bytes]], object]):
             cause = e.__context__
         if cause is None:
             raise
+        advice = "free some space or" if cause.errno == errno.ENOSPC else "fix this or"
         raise OSError(
             cause.errno,
             f"cannot write {path}: {cause.strerror or cause}. The previous file (if any) is "
-            "unchanged; free space or choose another OUTPUT_DIR, then rerun (with --resume)",
+            f"unchanged; {advice} choose another OUTPUT_DIR, then rerun (with --resume)",
         ) from e
     except BaseException:  # KeyboardInterrupt, SystemExit: leave no temporary file behind
         _remove_quietly(tmp)

@@ -64,8 +64,11 @@ class HardSegCheckpointer(DetectionCheckpointer):
         names = [
             n for n in os.listdir(self.save_dir) if n.startswith("model_") and n.endswith(".pth")
         ]
-        mtime = lambda n: os.path.getmtime(os.path.join(self.save_dir, n))  # noqa: E731
-        return sorted(names, key=lambda n: (mtime(n), n), reverse=True)
+
+        def age(name):
+            return os.path.getmtime(os.path.join(self.save_dir, name)), name
+
+        return sorted(names, key=age, reverse=True)
 
     def has_checkpoint(self) -> bool:
         return super().has_checkpoint() or bool(self._checkpoint_files())
@@ -96,7 +99,7 @@ class HardSegCheckpointer(DetectionCheckpointer):
                     f"Resuming from {path}, the newest checkpoint in {self.save_dir} that loads, "
                     "because " + "; ".join(reasons)
                 )
-            self._preloaded = (path, data)
+            self._preloaded = (path, data)  # the load() that follows reuses it
             return path
         raise CheckpointLoadError(
             f"--resume: no checkpoint in {self.save_dir} loads: " + "; ".join(reasons) + ". "

@@ -94,7 +94,9 @@ def load_model_weights(
             "initialised model on purpose."
         )
     checkpointer.load(path, checkpointables=[])
-    problems = incompatible_keys_problems(model, checkpointer.incompatible)
+    problems = incompatible_keys_problems(
+        checkpointer.model, checkpointer.incompatible
+    )  # unwrapped
     if problems and not allow_partial:
         raise IncompleteWeightsError(
             f"{path} does not fit this config's model: " + "; ".join(problems) + ". Results "
