@@ -1,7 +1,7 @@
 """Checkpoints: atomic saves, a resume that survives a broken last checkpoint, loading that runs no
 code from a file, complete-weights loading for evaluation, and resume-time config checks."""
 
-from .atomic_write import atomic_write
+from .atomic_file import atomic_write
 from .checkpointer import HardSegCheckpointer
 from .complete_load import IncompleteWeightsError, load_model_weights
 from .load_file import CheckpointLoadError, load_checkpoint_file

@@ -7,7 +7,7 @@ import torch
 
 from detectron2.checkpoint import DetectionCheckpointer
 
-from .atomic_write import atomic_write
+from .atomic_file import atomic_write
 from .load_file import EXPECTED, CheckpointLoadError, load_checkpoint_file
 
 __all__ = ["HardSegCheckpointer"]
