@@ -123,3 +123,8 @@ def test_lazy_resume_with_another_max_iter(tmp_path):
     assert "Resuming at iteration 4 of train.max_iter=6" in "\n".join(messages)
     with pytest.raises(ValueError, match=r"iteration 5, past train.max_iter=3"):
         _lazy(tmp_path, "train.max_iter=3", resume=True)
+    # a model change is refused before config.yaml is rewritten
+    saved = (tmp_path / "config.yaml").read_bytes()
+    with pytest.raises(ValueError, match=r"model.sem_seg_head.num_classes: 7 -> 5.*resume_allow"):
+        _lazy(tmp_path, "train.max_iter=8", "model.sem_seg_head.num_classes=5", resume=True)
+    assert (tmp_path / "config.yaml").read_bytes() == saved

@@ -5,6 +5,6 @@ from .atomic_file import atomic_write
 from .checkpointer import HardSegCheckpointer
 from .complete_load import IncompleteWeightsError, load_model_weights
 from .load_file import CheckpointLoadError, load_checkpoint_file
-from .resume_config import check_resume_config
+from .resume_config import check_lazy_resume_config, check_resume_config
 from .safe_pickle import RefusedGlobalError, load_restricted_pickle
 from .schedule import check_resume_length, keep_scheduler_settings, scheduler_settings

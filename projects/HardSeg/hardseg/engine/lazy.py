@@ -18,7 +18,12 @@ from detectron2.engine import AMPTrainer, SimpleTrainer, default_setup, default_
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
-from ..checkpoint import HardSegCheckpointer, check_resume_length, load_model_weights
+from ..checkpoint import (
+    HardSegCheckpointer,
+    check_lazy_resume_config,
+    check_resume_length,
+    load_model_weights,
+)
 from .defaults import resolve_device
 from .ema_hook import TeacherEMAHook, has_teacher
 from .rng import RNGState
@@ -100,8 +105,11 @@ def do_train(args, cfg):
 
 def main(args):
     cfg = load_lazy_config(args.config_file, args.opts)
+    resume_note = check_lazy_resume_config(cfg, args)  # before default_setup rewrites config.yaml
     default_setup(cfg, args)
     setup_logger(cfg.train.output_dir, distributed_rank=comm.get_rank(), name="hardseg")
+    if resume_note:
+        logging.getLogger("hardseg").info(resume_note)
     if args.eval_only:
         model = instantiate(cfg.model).to(cfg.train.device)
         model = create_ddp_model(model)
