@@ -39,6 +39,8 @@ from collections import OrderedDict
 
 import torch
 
+from hardseg.checkpoint import CheckpointLoadError, atomic_write, load_checkpoint_file
+
 _HEADS = {
     "decode_head": "sem_seg_head",
     "auxiliary_head": "aux_head",
@@ -129,8 +131,13 @@ def convert(state_dict, drop_hl: bool = False, drop_aux: bool = False):
 
 
 def _load_mmseg(path):
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)  # mmseg checkpoints hold meta
-    return ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else ckpt
+    """The state dict of an mmseg checkpoint, read with ``torch.load(weights_only=True)``: tensors,
+    containers, plain values and numpy arrays load (mmseg's ``meta`` holds only those); a file
+    naming any other Python object is refused with an error, so no code from it runs."""
+    ckpt = load_checkpoint_file(path)
+    if not isinstance(ckpt, dict):
+        raise CheckpointLoadError(f"{path}: holds a {type(ckpt).__name__}; expected a dict.")
+    return ckpt.get("state_dict", ckpt)
 
 
 def check_strict(state_dict, config_file):
@@ -155,7 +162,8 @@ def main(argv=None):
     parser.add_argument("--check-config", help="a config whose model must load the result strictly")
     args = parser.parse_args(argv)
     converted, dropped = convert(_load_mmseg(args.input), args.drop_hl, args.drop_aux)
-    torch.save({"model": converted, "__author__": "mmseg, converted by HardSeg"}, args.output)
+    data = {"model": converted, "__author__": "mmseg, converted by HardSeg"}
+    atomic_write(args.output, lambda f: torch.save(data, f))
     print(f"converted {len(converted)} tensors, dropped {len(dropped)}; wrote {args.output}")
     if args.check_config:
         n = check_strict(converted, args.check_config)

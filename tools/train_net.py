@@ -10,10 +10,10 @@ Trailing ``KEY VALUE`` pairs override the config. Without CUDA, ``--num-gpus N``
 processes over gloo (see hardseg/engine/launch.py).
 """
 
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.engine import default_argument_parser
 
 import hardseg  # noqa: F401  (registers HardSeg's models and datasets)
+from hardseg.checkpoint import load_model_weights
 from hardseg.engine import Trainer, launch_from_args, setup_cfg
 
 
@@ -21,8 +21,12 @@ def main(args):
     cfg = setup_cfg(args.config_file, args.opts, args=args)
     if args.eval_only:
         model = Trainer.build_model(cfg)
-        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
-            cfg.MODEL.WEIGHTS, resume=args.resume
+        load_model_weights(  # every model key must load, unless TEST.ALLOW_PARTIAL_WEIGHTS
+            model,
+            cfg.MODEL.WEIGHTS,
+            allow_partial=cfg.TEST.ALLOW_PARTIAL_WEIGHTS,
+            save_dir=cfg.OUTPUT_DIR,
+            resume=args.resume,
         )
         return Trainer.test(cfg, model)
     trainer = Trainer(cfg)

@@ -7,44 +7,12 @@ model's YAML config (MODEL.SEM_SEG_HEAD.NAME "HardnessHead").
 
 Panels go to ``DIR/<dataset>/`` (default ``OUTPUT_DIR/vis_hardness``); the hardness map is
 sigmoid(HL logit) in [0, 1] (JET colours: blue easy, red hard); ``TEST.VIS.NUM_IMAGES`` per dataset
-unless ``--num-images`` is given.
+unless ``--num-images`` is given. The weights must fit the config's model, HL branch included.
 """
 
-import argparse
-import logging
-import os
-
-from detectron2.checkpoint import DetectionCheckpointer
-from detectron2.data import DatasetCatalog, MetadataCatalog
-from detectron2.utils.logger import setup_logger
-
 import hardseg  # noqa: F401  (registers HardSeg's models and datasets)
-from hardseg.data import SemanticDatasetMapper
-from hardseg.engine import Trainer, setup_cfg
+from hardseg.engine.panel_tool import panel_tool_main
 from hardseg.utils.hardness_vis import save_hardness_panels
 
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config-file", required=True)
-    parser.add_argument("--output", default="", help="default: OUTPUT_DIR/vis_hardness")
-    parser.add_argument("--num-images", type=int, default=None)
-    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
-    args = parser.parse_args()
-    setup_logger(name="hardseg")
-    cfg = setup_cfg(args.config_file, args.opts)
-    model = Trainer.build_model(cfg)
-    DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
-    mapper = SemanticDatasetMapper(cfg, is_train=False)
-    out_root = args.output or os.path.join(cfg.OUTPUT_DIR, "vis_hardness")
-    num = cfg.TEST.VIS.NUM_IMAGES if args.num_images is None else args.num_images
-    for name in cfg.DATASETS.TEST:
-        out_dir = os.path.join(out_root, name)
-        paths = save_hardness_panels(
-            model, DatasetCatalog.get(name), mapper, MetadataCatalog.get(name), out_dir, num
-        )
-        logging.getLogger("hardseg").info(f"wrote {len(paths)} hardness panels to {out_dir}")
-
-
 if __name__ == "__main__":
-    main()
+    panel_tool_main(__doc__.split("\n")[0], "vis_hardness", save_hardness_panels)

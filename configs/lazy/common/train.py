@@ -10,4 +10,10 @@ train = dict(
     log_period=20,
     device="cuda",  # falls back to cpu (with a warning) where CUDA is unavailable
     seed=-1,
+    # --eval-only refuses weights that leave model keys missing or give them other shapes (and an
+    # empty init_checkpoint); True loads what fits, with a warning.
+    allow_partial_weights=False,
+    # --resume refuses a model.* change (except model.device) or another optimizer against
+    # output_dir/config.yaml; True resumes anyway (only for changes that keep every shape).
+    resume_allow_model_change=False,
 )

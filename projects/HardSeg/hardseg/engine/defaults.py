@@ -9,6 +9,7 @@ from detectron2.engine import default_setup
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
+from ..checkpoint import check_resume_config
 from ..config import add_hardseg_config
 
 __all__ = ["setup_cfg", "resolve_device"]
@@ -28,7 +29,8 @@ def setup_cfg(config_file: str = "", opts=(), args=None, freeze: bool = True):
     """get_cfg -> add_hardseg_config -> merge the file -> merge ``KEY VALUE`` overrides ->
     device fallback -> freeze. With ``args`` (from the argument parser) also detectron2's
     ``default_setup`` (logging, output dir, seeding, config dump) and the ``hardseg`` logger.
-    Unknown keys raise a KeyError naming the key and where it came from."""
+    Unknown keys raise a KeyError naming the key and where it came from; with ``args.resume``,
+    a model change against ``OUTPUT_DIR/config.yaml`` is refused (hardseg/checkpoint/)."""
     cfg = get_cfg()
     add_hardseg_config(cfg)
     if config_file:
@@ -52,6 +54,9 @@ def setup_cfg(config_file: str = "", opts=(), args=None, freeze: bool = True):
     if freeze:
         cfg.freeze()
     if args is not None:
+        resume_note = check_resume_config(cfg, args)  # before default_setup rewrites config.yaml
         default_setup(cfg, args)
         setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="hardseg")
+        if resume_note:
+            logging.getLogger("hardseg").info(resume_note)
     return cfg

@@ -13,12 +13,17 @@ import os
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import LazyConfig, instantiate
 from detectron2.engine import AMPTrainer, SimpleTrainer, default_setup, default_writers, hooks
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
+from ..checkpoint import (
+    HardSegCheckpointer,
+    check_lazy_resume_config,
+    check_resume_length,
+    load_model_weights,
+)
 from .defaults import resolve_device
 from .ema_hook import add_teacher_hook
 from .rng import RNGState
@@ -66,9 +71,7 @@ def do_train(args, cfg):
     trainer = (AMPTrainer if cfg.train.amp.enabled else SimpleTrainer)(
         model, train_loader, optimizer
     )
-    checkpointer = DetectionCheckpointer(
-        model, cfg.train.output_dir, trainer=trainer, rng=RNGState()
-    )
+    checkpointer = HardSegCheckpointer(model, cfg.train.output_dir, trainer=trainer, rng=RNGState())
     main_process = comm.is_main_process()
     hook_list = [
         hooks.IterationTimer(),
@@ -92,16 +95,27 @@ def do_train(args, cfg):
     trainer.register_hooks(add_teacher_hook(model, hook_list))
     checkpointer.resume_or_load(cfg.train.init_checkpoint, resume=args.resume)
     start_iter = trainer.iter + 1 if args.resume and checkpointer.has_checkpoint() else 0
+    if start_iter:  # the LR multiplier is built for train.max_iter in before_train
+        check_resume_length(start_iter, cfg.train.max_iter, "train.max_iter")
     trainer.train(start_iter, cfg.train.max_iter)
 
 
 def main(args):
     cfg = load_lazy_config(args.config_file, args.opts)
+    resume_note = check_lazy_resume_config(cfg, args)  # before default_setup rewrites config.yaml
     default_setup(cfg, args)
     setup_logger(cfg.train.output_dir, distributed_rank=comm.get_rank(), name="hardseg")
+    if resume_note:
+        logging.getLogger("hardseg").info(resume_note)
     if args.eval_only:
         model = instantiate(cfg.model).to(cfg.train.device)
         model = create_ddp_model(model)
-        DetectionCheckpointer(model).load(cfg.train.init_checkpoint)
+        load_model_weights(
+            model,
+            cfg.train.init_checkpoint,
+            allow_partial=cfg.train.get("allow_partial_weights", False),
+            weights_key="train.init_checkpoint",
+            override="train.allow_partial_weights=True",
+        )
         return do_test(cfg, model)
     do_train(args, cfg)

@@ -7,7 +7,6 @@ from collections import OrderedDict
 
 from torch.nn.parallel import DistributedDataParallel
 
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.data import (
     MetadataCatalog,
     build_detection_test_loader,
@@ -20,6 +19,12 @@ from detectron2.projects.deeplab import build_lr_scheduler
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
+from ..checkpoint import (
+    HardSegCheckpointer,
+    check_resume_length,
+    keep_scheduler_settings,
+    scheduler_settings,
+)
 from ..data.mappers import MaskFormerSemanticDatasetMapper, SemanticDatasetMapper
 from ..evaluation import build_sem_seg_evaluator, format_sem_seg_table, save_results_json
 from ..solver import build_optimizer
@@ -77,13 +82,21 @@ class Trainer(DefaultTrainer):
         trainer_cls = AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer
         self._trainer = trainer_cls(model, data_loader, optimizer)
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
-        self.checkpointer = DetectionCheckpointer(
+        self.checkpointer = HardSegCheckpointer(
             model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self), rng=RNGState()
         )
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER
         self.cfg = cfg
         self.register_hooks(self.build_hooks())
+
+    def resume_or_load(self, resume=True):
+        # The schedule's settings (length, warmup) come from this config, not the checkpoint.
+        settings = scheduler_settings(self.scheduler)
+        super().resume_or_load(resume=resume)
+        if resume and self.checkpointer.has_checkpoint():
+            check_resume_length(self.start_iter, self.max_iter, "SOLVER.MAX_ITER")
+            keep_scheduler_settings(self.scheduler, settings)
 
     # detectron2 v0.6's DefaultTrainer checkpoints only the iteration and hook states; the optimizer
     # (momentum buffers, AMP grad scaler) lives in the inner trainer and must be saved too.

@@ -1,14 +1,12 @@
 """Hardness maps of a trained HL model, and image | ground truth | prediction | hardness panels."""
 
-import os
 from typing import Dict, List
 
 import numpy as np
 import torch
 
-from ..data.mappers import read_label_map
 from ..modeling.preprocess import normalize_and_pad
-from .visualize import prediction_panel, upscale
+from .visualize import prediction_panel, save_panels, upscale
 
 
 def _hardness_head(model):
@@ -58,25 +56,12 @@ def hardness_panel(image_rgb, gt, pred, hardness, metadata) -> np.ndarray:
 def save_hardness_panels(
     model, dataset_dicts, mapper, metadata, out_dir, num_images=8, min_side=384
 ) -> List[str]:
-    """Write ``<out_dir>/<image name>.png`` hardness panels for the first ``num_images`` dicts
-    (small images upscaled by an integer factor, as ``save_prediction_panels`` does). Returns the
-    written paths."""
-    from PIL import Image
-
+    """image | ground truth | prediction | hardness panels of the first ``num_images`` dataset
+    dicts (see :func:`save_panels`). Returns the written paths."""
     _hardness_head(model)
-    os.makedirs(out_dir, exist_ok=True)
-    model.eval()
-    paths = []
-    for d in dataset_dicts[:num_images]:
-        inputs = mapper(d)
-        with torch.no_grad():
-            pred = model([inputs])[0]["sem_seg"].argmax(0).cpu().numpy()
+
+    def make_panel(inputs, image, gt, pred, factor):
         hard = hardness_maps(model, [inputs])[0].numpy()
-        image = np.asarray(Image.open(d["file_name"]).convert("RGB"))
-        gt = read_label_map(d["sem_seg_file_name"])
-        factor = max(1, min_side // max(image.shape[:2]))
-        image, gt, pred, hard = (upscale(a, factor) for a in (image, gt, pred, hard))
-        path = os.path.join(out_dir, os.path.splitext(os.path.basename(d["file_name"]))[0] + ".png")
-        Image.fromarray(hardness_panel(image, gt, pred, hard, metadata)).save(path)
-        paths.append(path)
-    return paths
+        return hardness_panel(*(upscale(a, factor) for a in (image, gt, pred, hard)), metadata)
+
+    return save_panels(model, dataset_dicts, mapper, out_dir, num_images, make_panel, min_side)

@@ -1,6 +1,6 @@
 """PSPNet head (pyramid pooling module), the HL paper's headline decoder (PSPNet-R101-D8)."""
 
-from typing import Dict, Optional, Sequence
+from typing import Dict, Sequence
 
 import fvcore.nn.weight_init as weight_init
 import torch

@@ -18,7 +18,7 @@ Differences from the official code, on purpose:
   docs/methods/u2pl.md §9 #3).
 """
 
-from typing import Dict, List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional
 
 import torch
 from torch.nn import functional as F
