@@ -19,6 +19,7 @@ from detectron2.engine import AMPTrainer, SimpleTrainer, default_setup, default_
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
+from ..config.safe_yaml import load_lazy_yaml
 from .defaults import resolve_device
 from .ema_hook import TeacherEMAHook, has_teacher
 from .rng import RNGState
@@ -32,7 +33,10 @@ _MISSING = object()
 def load_lazy_config(config_file: str, overrides=()):
     """Load ``config_file`` and apply ``key=value`` overrides. A key that does not exist is a
     KeyError naming it (``+key=value`` adds a new key on purpose)."""
-    cfg = LazyConfig.load(config_file)
+    if os.path.splitext(config_file)[1] in (".yaml", ".yml"):
+        cfg = load_lazy_yaml(config_file)  # detectron2 reads these with yaml.unsafe_load
+    else:
+        cfg = LazyConfig.load(config_file)  # a .py config is a Python program: it runs
     for o in OverridesParser.create().parse_overrides(list(overrides)):
         if not o.is_add() and OmegaConf.select(cfg, o.key_or_group, default=_MISSING) is _MISSING:
             raise KeyError(
