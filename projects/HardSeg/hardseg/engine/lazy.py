@@ -11,7 +11,7 @@ import logging
 import os
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import LazyConfig, instantiate
@@ -37,15 +37,50 @@ def load_lazy_config(config_file: str, overrides=()):
         cfg = load_lazy_yaml(config_file)  # detectron2 reads these with yaml.unsafe_load
     else:
         cfg = LazyConfig.load(config_file)  # a .py config is a Python program: it runs
+    previous = {}
     for o in OverridesParser.create().parse_overrides(list(overrides)):
-        if not o.is_add() and OmegaConf.select(cfg, o.key_or_group, default=_MISSING) is _MISSING:
+        if o.is_add():
+            continue
+        value = OmegaConf.select(cfg, o.key_or_group, default=_MISSING)
+        if value is _MISSING:
             raise KeyError(
                 f"{config_file}: override {o.input_line!r} names a key that does not "
                 "exist in this config; check its spelling, or write +key=value to add one."
             )
+        previous[o.key_or_group] = (o.input_line, value)
     cfg = LazyConfig.apply_overrides(cfg, [o.lstrip("+") for o in overrides])
+    for key, (line, value) in previous.items():
+        _check_override_type(config_file, key, line, value, OmegaConf.select(cfg, key))
     cfg.train.device = resolve_device(cfg.train.device)
     return cfg
+
+
+def _expected_type(value):
+    """What an override of a key holding ``value`` must give: (name, accepted types), or None
+    when anything goes (strings, None, objects). Booleans are not numbers here."""
+    if isinstance(value, bool):
+        return "a bool (true or false)", (bool,)
+    if isinstance(value, int):
+        return "an int", (int,)
+    if isinstance(value, float):
+        return "a number", (int, float)
+    if isinstance(value, (list, tuple, ListConfig)):
+        return "a list ([a,b,...])", (list, tuple, ListConfig)
+    if isinstance(value, (dict, DictConfig)):
+        return "a mapping ({k: v, ...})", (dict, DictConfig)
+    return None
+
+
+def _check_override_type(config_file, key, line, old, new):
+    expected = _expected_type(old)
+    if expected is None:
+        return
+    name, types = expected
+    if not isinstance(new, types) or (isinstance(new, bool) and bool not in types):
+        raise ValueError(
+            f"{config_file}: override {line!r} sets {key} to {new!r} ({type(new).__name__}), "
+            f"but {key} takes {name} (the config gives {old!r}). Write {key}=<{name}>."
+        )
 
 
 def do_test(cfg, model):
