@@ -10,4 +10,7 @@ train = dict(
     log_period=20,
     device="cuda",  # falls back to cpu (with a warning) where CUDA is unavailable
     seed=-1,
+    # Timeout of collectives (all-reduce, barrier...) with several processes, in minutes; 0: 10 on
+    # CPU (gloo), 30 with CUDA (NCCL). Read by the launcher (hardseg/engine/launch.py).
+    dist_timeout_minutes=0,
 )
