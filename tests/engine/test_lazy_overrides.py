@@ -24,3 +24,7 @@ def test_wrong_type_is_refused(override, message):
 def test_right_types_are_applied():
     cfg = load_lazy_config(LAZY, ["train.max_iter=4", "optimizer.lr=1", "train.amp.enabled=true"])
     assert (cfg.train.max_iter, cfg.optimizer.lr, cfg.train.amp.enabled) == (4, 1, True)
+
+
+def test_null_clears_a_value():
+    assert load_lazy_config(LAZY, ["train.max_iter=null"]).train.max_iter is None

@@ -73,7 +73,7 @@ def _expected_type(value):
 
 def _check_override_type(config_file, key, line, old, new):
     expected = _expected_type(old)
-    if expected is None:
+    if expected is None or new is None:  # key=null clears a value on purpose
         return
     name, types = expected
     if not isinstance(new, types) or (isinstance(new, bool) and bool not in types):
