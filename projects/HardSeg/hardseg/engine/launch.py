@@ -159,7 +159,7 @@ def _where(frame) -> str:
     return what
 
 
-def _watch_stalls(thread_id: int, rank: int, stall_seconds: float, stop: threading.Event):
+def _watch_stalls(thread_id: int, rank: int, stall_seconds: float, timeout, stop):
     """Log when the thread ``thread_id`` stays at the same Python line for ``stall_seconds``
     (a rank blocked in a collective, e.g. waiting for a stopped rank); once per period."""
     last, since = None, time.monotonic()
@@ -174,8 +174,8 @@ def _watch_stalls(thread_id: int, rank: int, stall_seconds: float, stop: threadi
         elif now - since >= stall_seconds:
             logger.warning(
                 f"rank {rank} has been waiting {now - since:.0f} s in {_where(frame)}; another "
-                "rank may have stopped or be much slower. The collective times out after "
-                f"{TIMEOUT_KEY} minutes."
+                f"rank may have stopped or be much slower. A collective times out after {timeout} "
+                f"({TIMEOUT_KEY})."
             )
             since = now
 
@@ -189,7 +189,7 @@ def _guarded(main_func, launcher_pid, timeout, stall_seconds, *args):
     rank = comm.get_rank() if dist.is_initialized() else -1
     watcher = threading.Thread(
         target=_watch_stalls,
-        args=(threading.get_ident(), rank, stall_seconds, stop),
+        args=(threading.get_ident(), rank, stall_seconds, timeout, stop),
         name="stall-watch",
         daemon=True,
     )
