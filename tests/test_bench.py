@@ -12,33 +12,40 @@ from detectron2.modeling import build_model
 from tests.common import INSTANT_CONFIG, REPO, tiny_cfg
 
 
-def test_model_cost_reports_parameters_and_writes_json(tmp_path):
-    out = tmp_path / "cost.json"
-    cfg_file = REPO / "configs" / INSTANT_CONFIG
+def _run_bench(script, *args, timeout=300):
+    """Run ``bench/<script>`` with the test interpreter (one thread) from the repository root;
+    fail the test with its output if it exits non-zero. Returns the completed process."""
     proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench/model_cost.py"),
-            "--config-file",
-            str(cfg_file),
-            "--batch",
-            "2",
-            "--size",
-            "64",
-            "64",
-            "--iters",
-            "1",
-            "--warmup",
-            "0",
-            "--json",
-            str(out),
-        ],
+        [sys.executable, str(REPO / "bench" / script), *map(str, args)],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_model_cost_reports_parameters_and_writes_json(tmp_path):
+    out = tmp_path / "cost.json"
+    cfg_file = REPO / "configs" / INSTANT_CONFIG
+    proc = _run_bench(
+        "model_cost.py",
+        "--config-file",
+        str(cfg_file),
+        "--batch",
+        "2",
+        "--size",
+        "64",
+        "64",
+        "--iters",
+        "1",
+        "--warmup",
+        "0",
+        "--json",
+        str(out),
+    )
     res = json.loads(out.read_text())
     n_params = sum(p.numel() for p in build_model(tiny_cfg()).parameters())
     assert abs(res["params_M"] * 1e6 - n_params) < 1
@@ -48,26 +55,18 @@ def test_model_cost_reports_parameters_and_writes_json(tmp_path):
 
 def test_eval_throughput_compares_the_evaluators_and_writes_json(tmp_path):
     out = tmp_path / "eval.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench/eval_throughput.py"),
-            "--images",
-            "2",
-            "--size",
-            "24",
-            "40",
-            "--repeats",
-            "1",
-            "--json",
-            str(out),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = _run_bench(
+        "eval_throughput.py",
+        "--images",
+        "2",
+        "--size",
+        "24",
+        "40",
+        "--repeats",
+        "1",
+        "--json",
+        str(out),
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads(out.read_text())
     names = [r["evaluator"] for r in res["rows"]]
     assert names == ["detectron2 SemSegEvaluator", "HardSeg", "HardSeg + JSON"]
@@ -79,30 +78,22 @@ def test_eval_throughput_compares_the_evaluators_and_writes_json(tmp_path):
 
 def test_hl_overhead_measures_both_variants(tmp_path):
     out = tmp_path / "hl_overhead.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench/hl_overhead.py"),
-            "--family",
-            "instant",
-            "--batch",
-            "2",
-            "--size",
-            "64",
-            "64",
-            "--iters",
-            "1",
-            "--warmup",
-            "0",
-            "--json",
-            str(out),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = _run_bench(
+        "hl_overhead.py",
+        "--family",
+        "instant",
+        "--batch",
+        "2",
+        "--size",
+        "64",
+        "64",
+        "--iters",
+        "1",
+        "--warmup",
+        "0",
+        "--json",
+        str(out),
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads(out.read_text())["results"]["DeepLabV3+ tiny"]
     base = build_model(tiny_cfg())
     n_base = sum(p.numel() for p in base.parameters())
@@ -121,28 +112,20 @@ def test_hl_overhead_measures_both_variants(tmp_path):
 
 def test_hl_gain_runs_both_variants_and_writes_json_and_chart(tmp_path):
     out = tmp_path / "gain"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench/hl_gain.py"),
-            "--model",
-            "instant",
-            "--iters",
-            "2",
-            "--seeds",
-            "0",
-            "--jobs",
-            "1",
-            "--out",
-            str(out),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    proc = _run_bench(
+        "hl_gain.py",
+        "--model",
+        "instant",
+        "--iters",
+        "2",
+        "--seeds",
+        "0",
+        "--jobs",
+        "1",
+        "--out",
+        str(out),
         timeout=600,
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads((out / "hl_gain.json").read_text())
     assert set(res["runs"]) == {"baseline", "hl"} and res["thin_class_ids"] == [3, 4, 5]
     for variant in ("baseline", "hl"):
@@ -165,29 +148,21 @@ def test_hl_gain_runs_both_variants_and_writes_json_and_chart(tmp_path):
 
 def test_semisup_runs_the_arms_from_one_config_and_reports_cost(tmp_path):
     out = tmp_path / "semisup"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench/semisup.py"),
-            "--arms",
-            "sup_only",
-            "u2pl_hl",
-            "--iters",
-            "6",
-            "--seeds",
-            "0",
-            "--jobs",
-            "2",
-            "--out",
-            str(out),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    proc = _run_bench(
+        "semisup.py",
+        "--arms",
+        "sup_only",
+        "u2pl_hl",
+        "--iters",
+        "6",
+        "--seeds",
+        "0",
+        "--jobs",
+        "2",
+        "--out",
+        str(out),
         timeout=600,
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
     )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     res = json.loads((out / "semisup.json").read_text())
     assert set(res["runs"]) == {"sup_only", "u2pl_hl"} and not res["failed"]
     assert res["schedule"]["epoch_iters"] == 1 and res["schedule"]["sup_only_epochs"] == 2

@@ -13,7 +13,16 @@ Register a split in code with
 import argparse
 
 import hardseg  # noqa: F401  (registers the datasets)
-from hardseg.data.datasets.splits import make_splits
+from hardseg.data.datasets.splits import check_labeled_spec, make_splits
+
+
+def labeled_spec(text: str) -> str:
+    """argparse type of ``--labeled``: the spec unchanged if valid, else a usage error."""
+    try:
+        check_labeled_spec(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def main(argv=None):
@@ -23,6 +32,7 @@ def main(argv=None):
         "--labeled",
         nargs="+",
         required=True,
+        type=labeled_spec,
         help="labeled counts (186) or fractions (1/16, 1-16, 0.0625) of the dataset",
     )
     parser.add_argument("--seed", type=int, default=0)

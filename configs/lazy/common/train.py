@@ -16,4 +16,7 @@ train = dict(
     # --resume refuses a model.* change (except model.device) or another optimizer against
     # output_dir/config.yaml; True resumes anyway (only for changes that keep every shape).
     resume_allow_model_change=False,
+    # Timeout of collectives (all-reduce, barrier...) with several processes, in minutes; 0: 10 on
+    # CPU (gloo), 30 with CUDA (NCCL). Read by the launcher (hardseg/engine/launch.py).
+    dist_timeout_minutes=0,
 )

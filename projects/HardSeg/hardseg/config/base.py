@@ -22,3 +22,10 @@ def add_base_config(cfg):
     cfg.TEST.VIS = CN()
     # How many images of each test dataset to draw.
     cfg.TEST.VIS.NUM_IMAGES = 8
+
+    # Timeout of collectives (all-reduce, barrier, gathers) in multi-process runs, in minutes. A
+    # rank that stops makes the others wait this long before they fail with an error naming this
+    # key. 0: 10 minutes on CPU (gloo), detectron2's 30 with CUDA (NCCL). The process group is
+    # created before the workers read the config, so the launcher reads this key from the config
+    # file and the command-line overrides (hardseg/engine/launch.py).
+    cfg.DIST_TIMEOUT_MINUTES = 0

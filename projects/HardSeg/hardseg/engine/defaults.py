@@ -11,6 +11,7 @@ from detectron2.utils.logger import setup_logger
 
 from ..checkpoint import check_resume_config
 from ..config import add_hardseg_config
+from ..config.safe_yaml import merge_yaml_config
 
 __all__ = ["setup_cfg", "resolve_device"]
 
@@ -35,7 +36,7 @@ def setup_cfg(config_file: str = "", opts=(), args=None, freeze: bool = True):
     add_hardseg_config(cfg)
     if config_file:
         try:
-            cfg.merge_from_file(config_file)
+            merge_yaml_config(cfg, config_file)  # safe YAML: python tags are refused
         except KeyError as e:
             raise KeyError(
                 f"{config_file}: {e.args[0]}. Check its spelling; HardSeg's keys are "

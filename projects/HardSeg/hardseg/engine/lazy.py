@@ -11,7 +11,7 @@ import logging
 import os
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from detectron2.config import LazyConfig, instantiate
 from detectron2.engine import AMPTrainer, SimpleTrainer, default_setup, default_writers, hooks
@@ -24,6 +24,7 @@ from ..checkpoint import (
     check_resume_length,
     load_model_weights,
 )
+from ..config.safe_yaml import load_lazy_yaml
 from .defaults import resolve_device
 from .ema_hook import add_teacher_hook
 from .rng import RNGState
@@ -37,16 +38,54 @@ _MISSING = object()
 def load_lazy_config(config_file: str, overrides=()):
     """Load ``config_file`` and apply ``key=value`` overrides. A key that does not exist is a
     KeyError naming it (``+key=value`` adds a new key on purpose)."""
-    cfg = LazyConfig.load(config_file)
+    if os.path.splitext(config_file)[1] in (".yaml", ".yml"):
+        cfg = load_lazy_yaml(config_file)  # detectron2 reads these with yaml.unsafe_load
+    else:
+        cfg = LazyConfig.load(config_file)  # a .py config is a Python program: it runs
+    previous = {}
     for o in OverridesParser.create().parse_overrides(list(overrides)):
-        if not o.is_add() and OmegaConf.select(cfg, o.key_or_group, default=_MISSING) is _MISSING:
+        if o.is_add():
+            continue
+        value = OmegaConf.select(cfg, o.key_or_group, default=_MISSING)
+        if value is _MISSING:
             raise KeyError(
                 f"{config_file}: override {o.input_line!r} names a key that does not "
                 "exist in this config; check its spelling, or write +key=value to add one."
             )
+        previous[o.key_or_group] = (o.input_line, value)
     cfg = LazyConfig.apply_overrides(cfg, [o.lstrip("+") for o in overrides])
+    for key, (line, value) in previous.items():
+        _check_override_type(config_file, key, line, value, OmegaConf.select(cfg, key))
     cfg.train.device = resolve_device(cfg.train.device)
     return cfg
+
+
+def _expected_type(value):
+    """What an override of a key holding ``value`` must give: (name, accepted types), or None
+    when anything goes (strings, None, objects). Booleans are not numbers here."""
+    if isinstance(value, bool):
+        return "a bool (true or false)", (bool,)
+    if isinstance(value, int):
+        return "an int", (int,)
+    if isinstance(value, float):
+        return "a number", (int, float)
+    if isinstance(value, (list, tuple, ListConfig)):
+        return "a list ([a,b,...])", (list, tuple, ListConfig)
+    if isinstance(value, (dict, DictConfig)):
+        return "a mapping ({k: v, ...})", (dict, DictConfig)
+    return None
+
+
+def _check_override_type(config_file, key, line, old, new):
+    expected = _expected_type(old)
+    if expected is None or new is None:  # key=null clears a value on purpose
+        return
+    name, types = expected
+    if not isinstance(new, types) or (isinstance(new, bool) and bool not in types):
+        raise ValueError(
+            f"{config_file}: override {line!r} sets {key} to {new!r} ({type(new).__name__}), "
+            f"but {key} takes {name} (the config gives {old!r}). Write {key}=<{name}>."
+        )
 
 
 def do_test(cfg, model):

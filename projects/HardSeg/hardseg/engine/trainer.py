@@ -27,6 +27,7 @@ from ..checkpoint import (
 )
 from ..data.mappers import MaskFormerSemanticDatasetMapper, SemanticDatasetMapper
 from ..evaluation import build_sem_seg_evaluator, format_sem_seg_table, save_results_json
+from ..evaluation.class_count import check_cfg_num_classes
 from ..solver import build_optimizer
 from ..data.semisup_loader import build_semisup_train_loader
 from .ema_hook import add_teacher_hook
@@ -75,6 +76,7 @@ class Trainer(DefaultTrainer):
         if not logging.getLogger("detectron2").isEnabledFor(logging.INFO):
             setup_logger()
         cfg = DefaultTrainer.auto_scale_workers(cfg, comm.get_world_size())
+        check_cfg_num_classes(cfg)  # model vs dataset class counts, before anything is built
         model = self.build_model(cfg)
         optimizer = self.build_optimizer(cfg, model)
         data_loader = self.build_train_loader(cfg)
@@ -145,6 +147,7 @@ class Trainer(DefaultTrainer):
             output_folder,
             miou_convention=cfg.TEST.MIOU_CONVENTION,
             difficulty_bins=cfg.TEST.DIFFICULTY_BINS,
+            num_classes=cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
         )
 
     @classmethod

@@ -3,6 +3,7 @@
 from detectron2.data import MetadataCatalog
 from detectron2.evaluation import CityscapesSemSegEvaluator
 
+from .class_count import check_num_classes
 from .sem_seg_evaluator import HardSegSemSegEvaluator
 
 EVALUATORS = {
@@ -14,12 +15,19 @@ EVALUATORS = {
 
 
 def build_sem_seg_evaluator(
-    dataset_name: str, output_dir=None, miou_convention="cityscapes", difficulty_bins=()
+    dataset_name: str,
+    output_dir=None,
+    miou_convention="cityscapes",
+    difficulty_bins=(),
+    num_classes=None,
 ):
     """``sem_seg`` -> :class:`HardSegSemSegEvaluator` (mIoU, fwIoU, mACC, pACC, per-class IoU/ACC,
     detectron2's keys; ``miou_convention`` = ``TEST.MIOU_CONVENTION``, metadata ``eval_classes``);
     ``cityscapes_sem_seg`` -> detectron2's CityscapesSemSegEvaluator (cityscapesscripts: IoU,
-    iIoU)."""
+    iIoU). ``num_classes`` (the model's ``MODEL.SEM_SEG_HEAD.NUM_CLASSES``), when given, must
+    equal the dataset's class count (ValueError otherwise)."""
+    if num_classes is not None:
+        check_num_classes(num_classes, [dataset_name])
     evaluator_type = MetadataCatalog.get(dataset_name).get("evaluator_type", None)
     if evaluator_type not in EVALUATORS:
         raise ValueError(

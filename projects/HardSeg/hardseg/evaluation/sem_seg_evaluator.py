@@ -37,6 +37,8 @@ from detectron2.evaluation import DatasetEvaluator
 from detectron2.utils import comm
 from detectron2.utils.file_io import PathManager
 
+from ..data.image_io import naming_file
+
 __all__ = ["HardSegSemSegEvaluator", "sem_seg_metrics", "confusion_matrix", "MIOU_CONVENTIONS"]
 
 MIOU_CONVENTIONS = ("cityscapes", "gt_present")
@@ -51,8 +53,21 @@ def confusion_and_bad_values(
     An 8-bit GT (the usual label PNG) takes one ``bincount`` over ``gt * K + pred`` with 256 rows,
     whose rows >= K (ignore included) are then dropped; other GT types mask the ignore pixels
     first.
+
+    Raises:
+        ValueError: ``pred`` holds a class id outside [0, K) (it would be counted in another
+            cell of the matrix).
     """
     k = num_classes
+    if pred.numel():
+        lo, hi = (int(v) for v in torch.aminmax(pred))
+        if lo < 0 or hi >= k:
+            bad = torch.unique(pred[(pred < 0) | (pred >= k)]).tolist()
+            raise ValueError(
+                f"predicted class ids {bad[:10]} are outside [0, {k}): the model predicts more "
+                f"classes than the {k} the dataset has. Make MODEL.SEM_SEG_HEAD.NUM_CLASSES "
+                "(LazyConfig: the head's num_classes) equal the dataset's class count."
+            )
     if gt.dtype == torch.uint8 and k <= 256:
         idx = gt.to(torch.int32) * k + pred.to(torch.int32)
         counts = torch.bincount(idx.view(-1), minlength=256 * k).view(256, k)
@@ -77,7 +92,7 @@ def confusion_matrix(
         pred: (H, W) int class ids in [0, K).
         gt: (H, W) int class ids in [0, K) or ``ignore_label`` (same device as ``pred``).
     Raises:
-        ValueError: ``gt`` holds other values.
+        ValueError: ``gt`` holds other values, or ``pred`` values outside [0, K).
     """
     conf, bad = confusion_and_bad_values(pred, gt, num_classes, ignore_label)
     if bad:
@@ -185,12 +200,20 @@ class HardSegSemSegEvaluator(DatasetEvaluator):
         self._predictions = []
 
     def _read_gt(self, file_name: str) -> np.ndarray:
-        with PathManager.open(self.input_file_to_gt_file[file_name], "rb") as f:
+        path = self.input_file_to_gt_file[file_name]
+        with naming_file(path), PathManager.open(path, "rb") as f:
             return np.array(Image.open(f))  # writable, for torch.from_numpy
 
     def process(self, inputs, outputs):
         for input, output in zip(inputs, outputs):
             logits = output["sem_seg"]
+            if logits.shape[0] != self._num_classes:
+                raise ValueError(
+                    f"{input['file_name']}: the model outputs {logits.shape[0]} class scores but "
+                    f"dataset {self._dataset_name!r} has {self._num_classes} classes (metadata "
+                    f"stuff_classes). Set MODEL.SEM_SEG_HEAD.NUM_CLASSES {self._num_classes} "
+                    "(LazyConfig: the head's num_classes)."
+                )
             # = argmax(0) (first maximum on ties), but about 2x faster on the CPU in torch 2.x
             pred = logits.max(dim=0).indices
             gt_np = self._read_gt(input["file_name"])

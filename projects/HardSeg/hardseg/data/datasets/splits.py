@@ -20,7 +20,9 @@ from .common import read_list, register_lazy, splits_root
 
 __all__ = [
     "draw_split",
+    "check_labeled_spec",
     "parse_num_labeled",
+    "read_split_list",
     "make_splits",
     "load_subset",
     "register_generated_split",
@@ -42,18 +44,49 @@ def draw_split(ids: Sequence[str], num_labeled: int, seed: int) -> Tuple[List[st
     return [i for i, m in zip(ids, mask) if m], [i for i, m in zip(ids, mask) if not m]
 
 
+def _number(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def check_labeled_spec(spec: str):
+    """The value of a labeled-count spec: a positive integer count (``"186"`` -> 186), a fraction
+    ``a/b`` or ``a-b`` in (0, 1] (``"1/16"`` -> 0.0625), or a decimal in (0, 1] (``"0.125"``).
+    Raises ValueError saying what is wrong and what is accepted (``make_splits.py --labeled``)."""
+    accepted = "give a count >= 1 (186), a fraction in (0, 1] (1/16 or 1-16) or a decimal (0.0625)"
+    text = spec.strip()
+    if text.isdigit() or (text[:1] in "+-" and text[1:].isdigit()):
+        if int(text) < 1:
+            raise ValueError(f"labeled count {spec!r} is below 1; {accepted}.")
+        return int(text)
+    parts = text[:1] + text[1:].replace("-", "/")  # "1-16" is "1/16"; "-3" stays negative
+    parts = parts.split("/")
+    if len(parts) == 2:
+        num, den = _number(parts[0]), _number(parts[1])
+        if num is None or den is None:
+            raise ValueError(f"labeled {spec!r} is not a fraction of two numbers; {accepted}.")
+        if den == 0:
+            raise ValueError(f"labeled {spec!r} divides by zero; {accepted}.")
+        value = num / den
+    else:
+        value = _number(text) if len(parts) == 1 else None
+        if value is None:
+            raise ValueError(f"labeled {spec!r} is not a number; {accepted}.")
+    if not 0 < value <= 1:
+        raise ValueError(f"labeled {spec!r} = {value:g} is not a fraction in (0, 1]; {accepted}.")
+    return value
+
+
 def parse_num_labeled(spec: str, total: int) -> int:
     """``"186"`` -> 186; ``"1/16"`` or ``"1-16"`` -> ``round(total / 16)`` (at least 1);
-    ``"0.125"`` -> ``round(0.125 * total)``."""
-    s = spec.replace("-", "/")
-    if "/" in s:
-        num, den = (float(x) for x in s.split("/"))
-        n = int(round(total * num / den))
-    elif "." in s:
-        n = int(round(total * float(s)))
-    else:
-        n = int(s)
-    return max(n, 1)
+    ``"0.125"`` -> ``round(0.125 * total)``. Other specs (``0``, ``-3``, ``abc``, ``1/0``, a
+    fraction above 1) raise ValueError, see :func:`check_labeled_spec`."""
+    value = check_labeled_spec(spec)
+    if isinstance(value, int):
+        return value
+    return max(int(round(total * value)), 1)
 
 
 def make_splits(
@@ -77,12 +110,44 @@ def make_splits(
     return written
 
 
-def load_subset(parent: str, list_file: str, labeled: bool) -> List[dict]:
+def _numbered_ids(path) -> List[Tuple[int, str]]:
+    read_list(path)  # FileNotFoundError naming the file
+    lines = Path(path).read_text().splitlines()
+    return [(n, line.strip()) for n, line in enumerate(lines, 1) if line.strip()]
+
+
+def read_split_list(path, other=None) -> List[str]:
+    """The ids of a split list (one per line, blank lines skipped). Raises ValueError naming the
+    file, the id and its lines when an id is listed twice, or when it is also listed in
+    ``other`` (the complementary list of the same split: labeled and unlabeled must be
+    disjoint)."""
+    first = {}
+    for n, i in _numbered_ids(path):
+        if i in first:
+            raise ValueError(
+                f"{path}: id {i!r} is listed twice (lines {first[i]} and {n}). A split list "
+                "names each image once: remove the duplicate line or redraw the split with "
+                "tools/make_splits.py."
+            )
+        first[i] = n
+    if other is not None and os.path.isfile(other):
+        for n, i in _numbered_ids(other):
+            if i in first:
+                raise ValueError(
+                    f"id {i!r} is in both lists of a split: {path} line {first[i]} and {other} "
+                    f"line {n}. An image is either labeled or unlabeled: remove it from one "
+                    "list or redraw the split with tools/make_splits.py."
+                )
+    return list(first)
+
+
+def load_subset(parent: str, list_file: str, labeled: bool, other_list=None) -> List[dict]:
     """The dicts of the registered ``parent`` whose ``image_id`` is listed in ``list_file``, in
     list order; ``sem_seg_file_name`` is dropped unless ``labeled``. Raises KeyError naming the
-    ids that ``parent`` does not have."""
+    ids that ``parent`` does not have, ValueError for a duplicate id or an id also listed in
+    ``other_list`` (see :func:`read_split_list`)."""
     by_id = {d["image_id"]: d for d in DatasetCatalog.get(parent)}
-    ids = read_list(list_file)
+    ids = read_split_list(list_file, other_list)
     missing = [i for i in ids if i not in by_id]
     if missing:
         raise KeyError(
@@ -113,7 +178,12 @@ def register_generated_split(parent: str, seed: int, num_labeled: int) -> List[s
         register_lazy(
             name,
             lambda root, k=kind: load_subset(
-                parent, os.path.join(folder, f"{k}.txt"), k == "labeled"
+                parent,
+                os.path.join(folder, f"{k}.txt"),
+                k == "labeled",
+                other_list=os.path.join(
+                    folder, "unlabeled.txt" if k == "labeled" else "labeled.txt"
+                ),
             ),
             **meta,
             **(

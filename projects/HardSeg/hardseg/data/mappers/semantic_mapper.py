@@ -6,13 +6,12 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
-from PIL import Image
 
 from detectron2.config import configurable
 from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
-from detectron2.utils.file_io import PathManager
 
+from ..image_io import read_image, read_label_array
 from ..targets import DistanceMapTargets
 
 __all__ = ["SemanticDatasetMapper", "build_sem_seg_train_aug", "read_label_map", "check_label_map"]
@@ -50,8 +49,7 @@ def build_sem_seg_train_aug(cfg) -> List[T.Augmentation]:
 def read_label_map(file_name: str) -> np.ndarray:
     """Read a label PNG as raw indices (H, W): mode "L"/"P"/"I" images keep their values (a palette
     image is read as its indices, never converted)."""
-    with PathManager.open(file_name, "rb") as f:
-        label = np.asarray(Image.open(f))
+    label = read_label_array(file_name)  # decoding errors name the file
     if label.ndim != 2:
         raise ValueError(
             f"{file_name}: label maps must have one channel (class ids), got shape {label.shape}. "
@@ -130,7 +128,7 @@ class SemanticDatasetMapper:
     def read_image(self, dataset_dict) -> np.ndarray:
         """The image of ``dataset_dict["file_name"]`` (H, W, 3) in ``image_format``, its size
         checked against the dict's ``height``/``width``."""
-        image = utils.read_image(dataset_dict["file_name"], format=self.image_format)
+        image = read_image(dataset_dict["file_name"], format=self.image_format)  # errors name it
         utils.check_image_size(dataset_dict, image)
         return image
 

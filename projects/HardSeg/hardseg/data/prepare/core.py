@@ -11,6 +11,7 @@ the label size against the image, writes mode-"L" PNGs atomically, and returns a
 import logging
 import multiprocessing
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
@@ -26,6 +27,7 @@ __all__ = [
     "read_index_png",
     "parallel_map",
     "convert_labels",
+    "remove_stale_temporaries",
     "check_dataset_dicts",
 ]
 
@@ -148,11 +150,42 @@ def _image_size(path: str) -> Tuple[int, int]:
         return img.height, img.width
 
 
+# A label is written to ``.<name>.tmp<pid>`` next to its destination, then renamed. The name is
+# hidden and has no image suffix, so a loader that pairs files by suffix never picks up the
+# leftover of an interrupted run; the next run removes such leftovers (both this pattern and the
+# ``<name>.tmp<pid>.png`` one that older versions wrote) in the folders it writes to.
+_TMP_NAME = re.compile(r"^\..+\.tmp\d+$")
+_OLD_TMP_NAME = re.compile(r"^.+\.tmp\d+\.png$")
+
+
+def _tmp_path(dst: str) -> str:
+    folder, name = os.path.split(dst)
+    return os.path.join(folder, f".{name}.tmp{os.getpid()}")
+
+
+def remove_stale_temporaries(folders: Iterable[str]) -> List[str]:
+    """Delete the temporary label files that an interrupted conversion left in ``folders``
+    (see ``_TMP_NAME``); returns their paths. Folders that do not exist are skipped."""
+    removed = []
+    for folder in sorted(set(folders)):
+        if not os.path.isdir(folder):
+            continue
+        for entry in os.scandir(folder):
+            if entry.is_file() and (_TMP_NAME.match(entry.name) or _OLD_TMP_NAME.match(entry.name)):
+                os.remove(entry.path)
+                removed.append(entry.path)
+    return removed
+
+
 def _write_label(label: np.ndarray, dst: str) -> None:
     os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
-    tmp = f"{dst}.tmp{os.getpid()}.png"
-    Image.fromarray(label, mode="L").save(tmp)
-    os.replace(tmp, dst)  # atomic: an interrupted run never leaves a truncated label behind
+    tmp = _tmp_path(dst)
+    try:
+        Image.fromarray(label, mode="L").save(tmp, format="PNG")
+        os.replace(tmp, dst)  # atomic: an interrupted run never leaves a truncated label behind
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def _convert_one(args) -> Tuple[str, str, str]:
@@ -190,10 +223,16 @@ def convert_labels(
 ) -> Summary:
     """Convert every job's raw label with ``reader`` and write it as a mode-"L" PNG.
 
-    Existing outputs are skipped unless ``overwrite``. A job fails, and is listed in the summary's
+    Temporary files that an interrupted run left in the output folders are removed first (a
+    note says so). Existing outputs are skipped unless ``overwrite``. A job fails, and is listed in the summary's
     problems and ``failed_keys``, when the reader raises or the label size differs from its image;
     nothing is written for it. Raw files are only read."""
     summary = Summary(title)
+    stale = remove_stale_temporaries(os.path.dirname(job.dst) or "." for job in jobs)
+    if stale:
+        summary.notes.append(
+            f"removed {len(stale)} temporary file(s) left by an interrupted run, e.g. {stale[0]}"
+        )
     results = parallel_map(
         _convert_one, [(job, reader, overwrite) for job in jobs], workers, desc=title
     )
