@@ -1,5 +1,8 @@
 """Shared helpers for the tests: tiny configs and random batches (CPU, a few seconds)."""
 
+import contextlib
+import logging
+
 import numpy as np
 
 from hardseg.engine import setup_cfg
@@ -50,3 +53,20 @@ def read_metrics(output_dir, dataset="hardshapes_sem_seg_val"):
 
     with open(f"{output_dir}/inference/{dataset}/sem_seg_metrics.json") as f:
         return json.load(f)
+
+
+@contextlib.contextmanager
+def hardseg_log():
+    """Collect the messages of the "hardseg" logger (detectron2's setup_logger stops it from
+    propagating to pytest's handler)."""
+    logger, messages = logging.getLogger("hardseg"), []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

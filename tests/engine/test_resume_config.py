@@ -1,8 +1,5 @@
 """--resume with another schedule length or another config (issue 12, items 3 and 4)."""
 
-import contextlib
-import logging
-
 import pytest
 
 from detectron2.engine import default_argument_parser
@@ -10,29 +7,13 @@ from detectron2.engine import default_argument_parser
 from hardseg.engine import Trainer, setup_cfg
 from hardseg.engine.lazy import main as lazy_main
 from hardseg.model_zoo import get_config_file
+from tests.common import hardseg_log
 
 YAML = get_config_file("quick_schedules/deeplabv3plus_R18_instant_test.yaml")
 LAZY = get_config_file("lazy/quick_schedules/deeplabv3plus_R18_instant_test.py")
 # 10 iterations (warmup 5), no evaluation: a checkpoint at iteration 9 (model_final.pth).
 QUICK = ["SOLVER.MAX_ITER", "10", "SOLVER.CHECKPOINT_PERIOD", "100", "TEST.EVAL_PERIOD", "0"]
 QUICK += ["DATASETS.TEST", "()"]
-
-
-@contextlib.contextmanager
-def hardseg_log():
-    """Collect the messages of the "hardseg" logger (detectron2's setup_logger stops it from
-    propagating to pytest's handler)."""
-    logger, messages = logging.getLogger("hardseg"), []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 def _args(*argv):

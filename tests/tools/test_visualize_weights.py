@@ -1,8 +1,5 @@
 """tools/visualize_*.py refuse missing or unfitting weights and report progress (issue 12, item 9)."""
 
-import contextlib
-import logging
-
 import pytest
 
 from detectron2.checkpoint import DetectionCheckpointer
@@ -12,27 +9,10 @@ from hardseg.checkpoint import IncompleteWeightsError
 from hardseg.engine.panel_tool import panel_tool_main
 from hardseg.utils.hardness_vis import save_hardness_panels
 from hardseg.utils.visualize import save_prediction_panels
-from tests.common import REPO, tiny_cfg
+from tests.common import REPO, hardseg_log, tiny_cfg
 
 PLAIN = "quick_schedules/deeplabv3plus_R18_instant_test.yaml"
 HL = "quick_schedules/deeplabv3plus_R18_hl_instant_test.yaml"
-
-
-@contextlib.contextmanager
-def hardseg_log():
-    """Collect the messages of the "hardseg" logger (detectron2's setup_logger stops it from
-    propagating to pytest's handler)."""
-    logger, messages = logging.getLogger("hardseg"), []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 def _tool(save, config, out, *opts):

@@ -17,6 +17,7 @@ from typing import List, Optional
 
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
+from ..prepare import hardshapes as _renderer
 from ..prepare.hardshapes import (  # noqa: F401  (re-exported)
     HARDSHAPES_CLASS_KINDS,
     HARDSHAPES_CLASSES,
@@ -40,24 +41,7 @@ from ..prepare.hardshapes import (  # noqa: F401  (re-exported)
 from .common import datasets_root, refresh_path_metadata
 
 __all__ = [
-    "HARDSHAPES_CLASSES",
-    "HARDSHAPES_COLORS",
-    "HARDSHAPES_IGNORE_LABEL",
-    "HARDSHAPES_CLASS_KINDS",
-    "HARDSHAPES_LARGE_CLASSES",
-    "HARDSHAPES_THIN_CLASSES",
-    "HARDSHAPES_SMALL_CLASSES",
-    "HARDSHAPES_LARGE_CLASS_IDS",
-    "HARDSHAPES_THIN_CLASS_IDS",
-    "HARDSHAPES_SMALL_CLASS_IDS",
-    "HARDSHAPES_HEIGHT",
-    "HARDSHAPES_WIDTH",
-    "HARDSHAPES_SPLIT_SIZES",
-    "HARDSHAPES_DOMAINS",
-    "HARDSHAPES_GENERATOR_VERSION",
-    "render_hardshapes_sample",
-    "generate_hardshapes",
-    "ensure_hardshapes",
+    *_renderer.__all__,
     "load_hardshapes",
     "register_hardshapes",
     "register_all_hardshapes",
