@@ -3,8 +3,8 @@
 A config defines ``model``, ``dataloader.{train,test,evaluator}``, ``optimizer``, ``lr_multiplier``
 and ``train`` (see configs/lazy/common/). The loop is detectron2's SimpleTrainer/AMPTrainer with
 the usual hooks, plus :class:`TeacherEMAHook` for models with an EMA teacher (U2PL), placed as
-``Trainer.build_hooks`` places it; checkpoints carry the model, optimizer, scheduler, iteration
-and RNG state.
+``Trainer.build_hooks`` places it; checkpoints carry the model, optimizer, scheduler, iteration,
+RNG state and data position.
 """
 
 import logging
@@ -19,6 +19,7 @@ from detectron2.engine import AMPTrainer, SimpleTrainer, default_setup, default_
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
+from .data_state import DataLoaderState
 from .defaults import resolve_device
 from .ema_hook import TeacherEMAHook, has_teacher
 from .rng import RNGState
@@ -66,8 +67,9 @@ def do_train(args, cfg):
     trainer = (AMPTrainer if cfg.train.amp.enabled else SimpleTrainer)(
         model, train_loader, optimizer
     )
+    data_state = DataLoaderState(train_loader)
     checkpointer = DetectionCheckpointer(
-        model, cfg.train.output_dir, trainer=trainer, rng=RNGState()
+        model, cfg.train.output_dir, trainer=trainer, rng=RNGState(), data=data_state
     )
     main_process = comm.is_main_process()
     trainer.register_hooks(
@@ -95,6 +97,7 @@ def do_train(args, cfg):
     )
     checkpointer.resume_or_load(cfg.train.init_checkpoint, resume=args.resume)
     start_iter = trainer.iter + 1 if args.resume and checkpointer.has_checkpoint() else 0
+    data_state.check_resumed(start_iter)
     trainer.train(start_iter, cfg.train.max_iter)
 
 

@@ -8,11 +8,7 @@ from collections import OrderedDict
 from torch.nn.parallel import DistributedDataParallel
 
 from detectron2.checkpoint import DetectionCheckpointer
-from detectron2.data import (
-    MetadataCatalog,
-    build_detection_test_loader,
-    build_detection_train_loader,
-)
+from detectron2.data import MetadataCatalog, build_detection_test_loader
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer
 from detectron2.engine.train_loop import TrainerBase
 from detectron2.evaluation import inference_on_dataset, print_csv_format
@@ -23,7 +19,9 @@ from detectron2.utils.logger import setup_logger
 from ..data.mappers import MaskFormerSemanticDatasetMapper, SemanticDatasetMapper
 from ..evaluation import build_sem_seg_evaluator, format_sem_seg_table, save_results_json
 from ..solver import build_optimizer
+from ..data.resumable_loader import build_resumable_train_loader
 from ..data.semisup_loader import build_semisup_train_loader
+from .data_state import DataLoaderState
 from .ema_hook import TeacherEMAHook, has_teacher
 from .rng import RNGState
 
@@ -62,7 +60,8 @@ def evaluate_and_report(model, data_loader, evaluator, dataset_name, output_dir)
 
 class Trainer(DefaultTrainer):
     """Builds the model, optimizer, loader, poly LR schedule and evaluators from a HardSeg config.
-    Checkpoints hold the model, the iteration, the scheduler, the optimizer and the RNG state."""
+    Checkpoints hold the model, the iteration, the scheduler, the optimizer, the RNG state and
+    the data position."""
 
     def __init__(self, cfg):
         # DefaultTrainer.__init__, with a DDP wrapper that also works on CPU processes.
@@ -77,8 +76,9 @@ class Trainer(DefaultTrainer):
         trainer_cls = AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer
         self._trainer = trainer_cls(model, data_loader, optimizer)
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
+        self.data_state = DataLoaderState(data_loader)
         self.checkpointer = DetectionCheckpointer(
-            model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self), rng=RNGState()
+            model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self), rng=RNGState(), data=self.data_state
         )
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER
@@ -95,6 +95,10 @@ class Trainer(DefaultTrainer):
     def load_state_dict(self, state_dict):
         super().load_state_dict(state_dict)
         self._trainer.load_state_dict(state_dict["_trainer"])
+
+    def resume_or_load(self, resume=True):
+        super().resume_or_load(resume=resume)
+        self.data_state.check_resumed(self.start_iter)
 
     def build_hooks(self):
         ret = super().build_hooks()
@@ -118,7 +122,7 @@ class Trainer(DefaultTrainer):
         mapper = MAPPERS[name](cfg, is_train=True)
         if cfg.DATASETS.TRAIN_UNLABELED:  # semi-supervised: {"labeled": [...], "unlabeled": [...]}
             return build_semisup_train_loader(cfg, mapper)
-        return build_detection_train_loader(cfg, mapper=mapper)
+        return build_resumable_train_loader(cfg, mapper)
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
