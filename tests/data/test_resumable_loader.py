@@ -61,6 +61,7 @@ def test_sampler_is_detectron2_order_from_any_position(world_size):
         ResumableTrainingSampler(0, seed=0)
 
 
+@pytest.mark.filterwarnings("ignore:This DataLoader will create 3 worker processes:UserWarning")
 def test_batches_do_not_depend_on_the_worker_count():
     ref = take(loader(0), 8)
     order = [d[0] for batch in ref for d in batch]
