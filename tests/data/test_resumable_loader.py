@@ -156,3 +156,13 @@ def test_loader_without_state_restarts_with_a_warning(caplog):
     ours = DataLoaderState(loader(0))
     ours.load_state_dict(ours.state_dict())
     assert ours.restored
+
+
+def test_a_position_of_another_kind_of_run_is_refused():
+    from hardseg.data.semisup_loader import TwoStreamLoader
+
+    per_pixel, two = loader(0), TwoStreamLoader(loader(0), loader(0))
+    with pytest.raises(ValueError, match="not one stream's"):
+        per_pixel.load_state_dict(two.state_dict())
+    with pytest.raises(ValueError, match=r"streams \['batch_size', 'position'"):
+        two.load_state_dict(per_pixel.state_dict())

@@ -93,7 +93,10 @@ class SeededMapDataset:
                 if out is not None:
                     return out
                 if attempt % 3 == 0:
-                    logger.warning(f"The mapper returned None {attempt} times at {position}.")
+                    logger.warning(
+                        f"Stream {self.stream!r}, sample {position}: the mapper returned None "
+                        f"for {attempt} items in a row; drawing another."
+                    )
                 index = random.randrange(len(self.dataset))
 
 
@@ -183,6 +186,12 @@ class ResumableTrainLoader:
         }
 
     def load_state_dict(self, state: dict):
+        if not {"seed", "position"} <= set(state):
+            raise ValueError(
+                f"Data stream {self.stream!r}: the checkpoint's data position {sorted(state)} is "
+                "not one stream's (seed, position); was it written by another kind of run (e.g. "
+                "semi-supervised)? Resume with the config that wrote it."
+            )
         self.sampler.seed = int(state["seed"])
         self.position = int(state["position"])
         logger.info(

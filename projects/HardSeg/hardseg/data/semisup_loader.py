@@ -50,6 +50,11 @@ class TwoStreamLoader:
         return {name: getattr(self, name).state_dict() for name in self.STREAMS}
 
     def load_state_dict(self, state: dict):
+        if set(state) != set(self.STREAMS):
+            raise ValueError(
+                f"The checkpoint's data position has streams {sorted(state)}, this loader "
+                f"{list(self.STREAMS)}; resume with the config that wrote the checkpoint."
+            )
         for name in self.STREAMS:
             getattr(self, name).load_state_dict(state[name])
 
