@@ -87,9 +87,10 @@ def test_resumed_run_on_two_processes_has_the_uninterrupted_weights(tmp_path):
     # masks after a resume: the head's dropout is off here (a known limit, see README). No loader
     # workers (covered above), to keep the four processes on a 2-core machine quick.
     opts = ["MODEL.SEM_SEG_HEAD.ASPP_DROPOUT", 0.0, "DATALOADER.NUM_WORKERS", 0]
-    full, resumed, log = _train_then_resume(
-        tmp_path, INSTANT_CONFIG, *opts, flags=["--num-gpus", 2]
-    )
+    # "--dist-url auto": a free port (detectron2's default port is fixed per user, so two test
+    # runs at once would join each other's process group)
+    flags = ["--num-gpus", 2, "--dist-url", "auto"]
+    full, resumed, log = _train_then_resume(tmp_path, INSTANT_CONFIG, *opts, flags=flags)
     assert "World size: 2" in log and "at sample 6" in log
     data = torch.load(full / "model_0000002.pth", map_location="cpu")["data"]
     assert (data["position"], data["batch_size"], data["world_size"]) == (6, 1, 2)
