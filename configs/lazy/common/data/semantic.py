@@ -3,16 +3,17 @@
 from omegaconf import OmegaConf
 
 from detectron2.config import LazyCall as L
-from detectron2.data import build_detection_test_loader, build_detection_train_loader
+from detectron2.data import build_detection_test_loader
 from detectron2.data import get_detection_dataset_dicts
 from detectron2.data import transforms as T
 
 from hardseg.data import SemanticDatasetMapper
+from hardseg.data.resumable_loader import build_resumable_train_loader
 from hardseg.evaluation import build_sem_seg_evaluator
 
 dataloader = OmegaConf.create()
 
-dataloader.train = L(build_detection_train_loader)(
+dataloader.train = L(build_resumable_train_loader)(
     dataset=L(get_detection_dataset_dicts)(names="???"),
     mapper=L(SemanticDatasetMapper)(
         is_train=True,

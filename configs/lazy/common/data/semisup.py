@@ -10,7 +10,7 @@ from hardseg.data.semisup_loader import build_two_stream_loader
 
 
 def two_stream_loader(train, total_batch_size_unlabeled):
-    """A ``build_two_stream_loader`` config from ``train`` (a ``build_detection_train_loader``
+    """A ``build_two_stream_loader`` config from ``train`` (a ``build_resumable_train_loader``
     config whose mapper augmentations are [resize, category-area crop, flip]): the labeled stream
     keeps ``train``'s dataset, mapper, batch and workers; the unlabeled stream
     (``unlabeled_dataset.names`` left to set) reads no label and gets the same resize and flip

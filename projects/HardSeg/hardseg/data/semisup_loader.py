@@ -1,7 +1,7 @@
 """The two-stream (labeled + unlabeled) training loader of semi-supervised meta-architectures.
 
-Each stream is a detectron2 training loader with its own infinite ``TrainingSampler``; every step
-yields ``{"labeled": [mapped dicts of DATASETS.TRAIN], "unlabeled": [mapped dicts of
+Each stream is a :class:`ResumableTrainLoader` with its own shuffled order, whose position is
+saved in checkpoints (``TwoStreamLoader.state_dict``); every step yields ``{"labeled": [mapped dicts of DATASETS.TRAIN], "unlabeled": [mapped dicts of
 DATASETS.TRAIN_UNLABELED]}`` (per-process batches). Both streams get the same weak augmentation,
 that of :class:`SemanticDatasetMapper` (resize, crop, flip, ``build_sem_seg_train_aug``); the
 unlabeled stream's crop ignores the category-area constraint (there is no label to check).
@@ -9,10 +9,11 @@ unlabeled stream's crop ignores the category-area constraint (there is no label 
 
 from typing import Iterator, List
 
-from detectron2.data import build_detection_train_loader, get_detection_dataset_dicts
+from detectron2.data import get_detection_dataset_dicts
 from detectron2.data import transforms as T
 
 from .mappers import SemanticDatasetMapper, build_sem_seg_train_aug
+from .resumable_loader import build_resumable_train_loader
 
 __all__ = [
     "TwoStreamLoader",
@@ -32,7 +33,10 @@ def unlabeled_weak_augmentations(cfg) -> List[T.Augmentation]:
 
 
 class TwoStreamLoader:
-    """Zips two infinite loaders into ``{"labeled": batch, "unlabeled": batch}`` steps."""
+    """Zips two infinite loaders into ``{"labeled": batch, "unlabeled": batch}`` steps. Its state
+    is both streams' positions (``{"labeled": ..., "unlabeled": ...}``)."""
+
+    STREAMS = ("labeled", "unlabeled")
 
     def __init__(self, labeled, unlabeled):
         self.labeled = labeled
@@ -41,6 +45,18 @@ class TwoStreamLoader:
     def __iter__(self) -> Iterator[dict]:
         for lab, unl in zip(self.labeled, self.unlabeled):
             yield {"labeled": lab, "unlabeled": unl}
+
+    def state_dict(self) -> dict:
+        return {name: getattr(self, name).state_dict() for name in self.STREAMS}
+
+    def load_state_dict(self, state: dict):
+        if set(state) != set(self.STREAMS):
+            raise ValueError(
+                f"The checkpoint's data position has streams {sorted(state)}, this loader "
+                f"{list(self.STREAMS)}; resume with the config that wrote the checkpoint."
+            )
+        for name in self.STREAMS:
+            getattr(self, name).load_state_dict(state[name])
 
 
 def build_two_stream_loader(
@@ -56,16 +72,21 @@ def build_two_stream_loader(
 ) -> TwoStreamLoader:
     """Explicit-argument form (LazyConfig): ``dataset`` / ``unlabeled_dataset`` are lists of
     dataset dicts, ``mapper`` / ``unlabeled_mapper`` map one dict each; each stream is a
-    ``build_detection_train_loader`` with its own ``TrainingSampler``. The unlabeled global batch
-    defaults (0) to ``total_batch_size``."""
+    :func:`build_resumable_train_loader` with its own order (streams "labeled" and "unlabeled").
+    The unlabeled global batch defaults (0) to ``total_batch_size``."""
     common = dict(aspect_ratio_grouping=aspect_ratio_grouping, num_workers=num_workers)
-    labeled = build_detection_train_loader(
-        dataset=dataset, mapper=mapper, total_batch_size=total_batch_size, **common
+    labeled = build_resumable_train_loader(
+        dataset=dataset,
+        mapper=mapper,
+        total_batch_size=total_batch_size,
+        stream="labeled",
+        **common,
     )
-    unlabeled = build_detection_train_loader(
+    unlabeled = build_resumable_train_loader(
         dataset=unlabeled_dataset,
         mapper=unlabeled_mapper,
         total_batch_size=total_batch_size_unlabeled or total_batch_size,
+        stream="unlabeled",
         **common,
     )
     return TwoStreamLoader(labeled, unlabeled)

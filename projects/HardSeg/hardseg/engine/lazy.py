@@ -3,8 +3,8 @@
 A config defines ``model``, ``dataloader.{train,test,evaluator}``, ``optimizer``, ``lr_multiplier``
 and ``train`` (see configs/lazy/common/). The loop is detectron2's SimpleTrainer/AMPTrainer with
 the usual hooks, plus :class:`TeacherEMAHook` for models with an EMA teacher (U2PL), placed as
-``Trainer.build_hooks`` places it; checkpoints carry the model, optimizer, scheduler, iteration
-and RNG state.
+``Trainer.build_hooks`` places it; checkpoints carry the model, optimizer, scheduler, iteration,
+RNG state and data position.
 """
 
 import logging
@@ -25,6 +25,7 @@ from ..checkpoint import (
     load_model_weights,
 )
 from ..config.safe_yaml import load_lazy_yaml
+from .data_state import DataLoaderState
 from .defaults import resolve_device
 from .ema_hook import add_teacher_hook
 from .rng import RNGState
@@ -110,7 +111,10 @@ def do_train(args, cfg):
     trainer = (AMPTrainer if cfg.train.amp.enabled else SimpleTrainer)(
         model, train_loader, optimizer
     )
-    checkpointer = HardSegCheckpointer(model, cfg.train.output_dir, trainer=trainer, rng=RNGState())
+    data_state = DataLoaderState(train_loader)
+    checkpointer = HardSegCheckpointer(
+        model, cfg.train.output_dir, trainer=trainer, rng=RNGState(), data=data_state
+    )
     main_process = comm.is_main_process()
     hook_list = [
         hooks.IterationTimer(),
@@ -136,6 +140,7 @@ def do_train(args, cfg):
     start_iter = trainer.iter + 1 if args.resume and checkpointer.has_checkpoint() else 0
     if start_iter:  # the LR multiplier is built for train.max_iter in before_train
         check_resume_length(start_iter, cfg.train.max_iter, "train.max_iter")
+    data_state.check_resumed(start_iter)
     trainer.train(start_iter, cfg.train.max_iter)
 
 

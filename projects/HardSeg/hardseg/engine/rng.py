@@ -1,6 +1,8 @@
 """Random-number-generator state as a checkpointable, so a resumed run continues with the same
-Python / NumPy / torch (CPU and CUDA) streams in the main process. (Data-loader workers reseed
-themselves from detectron2's sampler seed; their streams are not part of this state.)"""
+Python / NumPy / torch (CPU and CUDA) streams in the main process. (Data loading seeds each
+sample's augmentation from its position and leaves these streams alone; its position is saved by
+hardseg/engine/data_state.py.) Only the saving process's state is saved: with several processes,
+the others resume with it."""
 
 import random
 

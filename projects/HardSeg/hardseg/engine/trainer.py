@@ -7,11 +7,7 @@ from collections import OrderedDict
 
 from torch.nn.parallel import DistributedDataParallel
 
-from detectron2.data import (
-    MetadataCatalog,
-    build_detection_test_loader,
-    build_detection_train_loader,
-)
+from detectron2.data import MetadataCatalog, build_detection_test_loader
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer
 from detectron2.engine.train_loop import TrainerBase
 from detectron2.evaluation import inference_on_dataset, print_csv_format
@@ -29,7 +25,9 @@ from ..data.mappers import MaskFormerSemanticDatasetMapper, SemanticDatasetMappe
 from ..evaluation import build_sem_seg_evaluator, format_sem_seg_table, save_results_json
 from ..evaluation.class_count import check_cfg_num_classes
 from ..solver import build_optimizer
+from ..data.resumable_loader import build_resumable_train_loader
 from ..data.semisup_loader import build_semisup_train_loader
+from .data_state import DataLoaderState
 from .ema_hook import add_teacher_hook
 from .rng import RNGState
 
@@ -68,7 +66,8 @@ def evaluate_and_report(model, data_loader, evaluator, dataset_name, output_dir)
 
 class Trainer(DefaultTrainer):
     """Builds the model, optimizer, loader, poly LR schedule and evaluators from a HardSeg config.
-    Checkpoints hold the model, the iteration, the scheduler, the optimizer and the RNG state."""
+    Checkpoints hold the model, the iteration, the scheduler, the optimizer, the RNG state and
+    the data position."""
 
     def __init__(self, cfg):
         # DefaultTrainer.__init__, with a DDP wrapper that also works on CPU processes.
@@ -84,8 +83,9 @@ class Trainer(DefaultTrainer):
         trainer_cls = AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer
         self._trainer = trainer_cls(model, data_loader, optimizer)
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
+        self.data_state = DataLoaderState(data_loader)
         self.checkpointer = HardSegCheckpointer(
-            model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self), rng=RNGState()
+            model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self), rng=RNGState(), data=self.data_state
         )
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER
@@ -99,6 +99,7 @@ class Trainer(DefaultTrainer):
         if resume and self.checkpointer.has_checkpoint():
             check_resume_length(self.start_iter, self.max_iter, "SOLVER.MAX_ITER")
             keep_scheduler_settings(self.scheduler, settings)
+        self.data_state.check_resumed(self.start_iter)
 
     # detectron2 v0.6's DefaultTrainer checkpoints only the iteration and hook states; the optimizer
     # (momentum buffers, AMP grad scaler) lives in the inner trainer and must be saved too.
@@ -130,7 +131,7 @@ class Trainer(DefaultTrainer):
         mapper = MAPPERS[name](cfg, is_train=True)
         if cfg.DATASETS.TRAIN_UNLABELED:  # semi-supervised: {"labeled": [...], "unlabeled": [...]}
             return build_semisup_train_loader(cfg, mapper)
-        return build_detection_train_loader(cfg, mapper=mapper)
+        return build_resumable_train_loader(cfg, mapper)
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
