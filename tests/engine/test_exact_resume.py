@@ -82,11 +82,11 @@ def test_resumed_per_pixel_run_has_the_uninterrupted_weights(tmp_path):
 
 
 def test_resumed_run_on_two_processes_has_the_uninterrupted_weights(tmp_path):
-    # Each process takes 1 image per step from its half of the order; rank 0 saves the position.
-    # Only rank 0's RNG state is saved (hardseg/engine/rng.py), so rank 1 would draw other dropout
-    # masks after a resume: the head's dropout is off here (a known limit, see README). No loader
+    # Each process takes 1 image per step from its half of the order; rank 0 saves the position
+    # and every process's RNG state (gathered before the save, hardseg/engine/rng.py), so rank 1
+    # draws the same dropout masks (ASPP dropout 0.1) after the resume as without it. No loader
     # workers (covered above), to keep the four processes on a 2-core machine quick.
-    opts = ["MODEL.SEM_SEG_HEAD.ASPP_DROPOUT", 0.0, "DATALOADER.NUM_WORKERS", 0]
+    opts = ["DATALOADER.NUM_WORKERS", 0]
     # "--dist-url auto": a free port (detectron2's default port is fixed per user, so two test
     # runs at once would join each other's process group)
     flags = ["--num-gpus", 2, "--dist-url", "auto"]
@@ -94,6 +94,8 @@ def test_resumed_run_on_two_processes_has_the_uninterrupted_weights(tmp_path):
     assert "World size: 2" in log and "at sample 6" in log
     data = torch.load(full / "model_0000002.pth", map_location="cpu")["data"]
     assert (data["position"], data["batch_size"], data["world_size"]) == (6, 1, 2)
+    ranks = torch.load(full / "model_0000002.pth", map_location="cpu")["rng"]["ranks"]
+    assert len(ranks) == 2 and not torch.equal(ranks[0]["torch"], ranks[1]["torch"])
     _assert_same_weights(_weights(resumed / "model_final.pth"), _weights(full / "model_final.pth"))
 
 

@@ -28,7 +28,7 @@ from ..config.safe_yaml import load_lazy_yaml
 from .data_state import DataLoaderState
 from .defaults import resolve_device
 from .ema_hook import add_teacher_hook
-from .rng import RNGState
+from .rng import RNGState, add_rng_gather_hook
 from .trainer import create_ddp_model, evaluate_and_report
 
 __all__ = ["load_lazy_config", "do_train", "do_test", "main"]
@@ -112,8 +112,9 @@ def do_train(args, cfg):
         model, train_loader, optimizer
     )
     data_state = DataLoaderState(train_loader)
+    rng = RNGState()
     checkpointer = HardSegCheckpointer(
-        model, cfg.train.output_dir, trainer=trainer, rng=RNGState(), data=data_state
+        model, cfg.train.output_dir, trainer=trainer, rng=rng, data=data_state
     )
     main_process = comm.is_main_process()
     hook_list = [
@@ -135,7 +136,10 @@ def do_train(args, cfg):
         ),
     ]
     # EMA teacher (U2PL): after the LR scheduler, before checkpoint and eval, as in Trainer
-    trainer.register_hooks(add_teacher_hook(model, hook_list))
+    hook_list = add_teacher_hook(model, hook_list)
+    # every process's RNG state, gathered just before each save
+    period = cfg.train.checkpointer.period
+    trainer.register_hooks(add_rng_gather_hook(hook_list, rng, period, cfg.train.max_iter))
     checkpointer.resume_or_load(cfg.train.init_checkpoint, resume=args.resume)
     start_iter = trainer.iter + 1 if args.resume and checkpointer.has_checkpoint() else 0
     if start_iter:  # the LR multiplier is built for train.max_iter in before_train

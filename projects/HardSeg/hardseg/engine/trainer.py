@@ -29,7 +29,7 @@ from ..data.resumable_loader import build_resumable_train_loader
 from ..data.semisup_loader import build_semisup_train_loader
 from .data_state import DataLoaderState
 from .ema_hook import add_teacher_hook
-from .rng import RNGState
+from .rng import RNGState, add_rng_gather_hook
 
 __all__ = ["Trainer", "create_ddp_model", "evaluate_and_report"]
 
@@ -84,8 +84,9 @@ class Trainer(DefaultTrainer):
         self._trainer = trainer_cls(model, data_loader, optimizer)
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
         self.data_state = DataLoaderState(data_loader)
+        self.rng = RNGState()
         self.checkpointer = HardSegCheckpointer(
-            model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self), rng=RNGState(), data=self.data_state
+            model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self), rng=self.rng, data=self.data_state
         )
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER
@@ -113,8 +114,10 @@ class Trainer(DefaultTrainer):
         self._trainer.load_state_dict(state_dict["_trainer"])
 
     def build_hooks(self):
-        # EMA teacher (U2PL): after the optimizer and LR steps, before checkpoint and eval.
-        return add_teacher_hook(self.model, super().build_hooks())
+        # EMA teacher (U2PL): after the optimizer and LR steps, before checkpoint and eval; every
+        # process's RNG state gathered just before each save.
+        ret = add_teacher_hook(self.model, super().build_hooks())
+        return add_rng_gather_hook(ret, self.rng, self.cfg.SOLVER.CHECKPOINT_PERIOD, self.max_iter)
 
     @classmethod
     def build_optimizer(cls, cfg, model):
