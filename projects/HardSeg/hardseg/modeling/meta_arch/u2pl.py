@@ -4,33 +4,9 @@ See docs/methods/u2pl.md (official code Haochen-Wang409/U2PL ``main`` @ab3d2be,
 ``train_semi.py``). This module is control flow only; the pieces live in
 :mod:`hardseg.modeling.semisup`.
 
-HL (docs/methods/hl.md §4) composes with U2PL through the student's head: with
-``MODEL.SEM_SEG_HEAD.NAME = "HardnessHead"`` (and ``MODEL.HARDNESS.ENABLED``) the supervised loss on
-the labeled rows is HL-weighted exactly as :class:`HardnessHead` weights it for a plain model.
-The official HL code has no semi-supervised integration (docs/methods/hl.md §8 #13); the choices
-here, and why:
-
-* Only the supervised term is weighted, and the HL branch sees only labeled pixels. Its
-  objective ``-lambda * sum(w * sg(l))`` needs a per-pixel loss against ground truth: it learns
-  to raise the weight of the pixels whose loss stays high. Against pseudo-labels, the pixels with
-  the highest loss are mostly those whose pseudo-label is wrong, so HL would amplify exactly the
-  noise that U2PL's entropy filter removes.
-* ``loss_sem_seg_unsup`` keeps U2PL's own pixel selection and normalisation (reliable pixels,
-  factor B*H*W / N_kept, docs/methods/u2pl.md §4.2) and ``loss_contrast`` (a per-anchor InfoNCE,
-  with no per-pixel loss map to weight) is unchanged, so U2PL + HL differs
-  from U2PL in one term only.
-* The weights are normalised over the labeled per-process batch (n_l * H * W pixels, padding and
-  ignored pixels included), as :class:`HardnessHead` does for a plain model fed that batch. The
-  HL branch runs on the detached backbone features of the labeled rows only (so its BatchNorm
-  statistics come from labeled images); the decode head, as in plain U2PL, runs once on
-  [labeled, unlabeled]. Auxiliary heads are not weighted (as in HardSegmentor).
-* The teacher is built like the student, so it holds an HL branch too, but never runs it: its
-  passes call ``head.layers()`` (the decode head) and HardnessHead's inference is the decode head
-  alone. Its HL parameters are copied / EMA-averaged with all the others (the official loop
-  zips every parameter). Keeping them, rather than building a plain teacher, keeps student and
-  teacher parameter lists and checkpoint keys identical (positional EMA, a plain HL checkpoint
-  initialising both, ``teacher.segmentor.*`` loading as a complete HL model); the cost is one
-  small head's memory. Drop the ``hl.*`` keys to export a plain model.
+HL composes with U2PL through the student's head (``MODEL.SEM_SEG_HEAD.NAME = "HardnessHead"``):
+only the supervised loss on the labeled rows is HL-weighted, as :class:`HardnessHead` weights it
+for a plain model. The choices and their reasons are in docs/methods/u2pl.md §12.
 """
 
 from functools import partial
