@@ -103,6 +103,10 @@ class SemanticDatasetMapper:
     None when they need none.
     """
 
+    # Labels go through the augmentations as float64 (detectron2's ResizeTransform then resizes
+    # them with torch's nearest interpolation instead of PIL's); set by subclasses.
+    label_as_float = False
+
     @configurable
     def __init__(
         self,
@@ -162,6 +166,8 @@ class SemanticDatasetMapper:
                     f"{file_name}: label size {sem_seg.shape} differs from the image size "
                     f"{image.shape[:2]} of {dataset_dict['file_name']}."
                 )
+        if sem_seg is not None and self.label_as_float:
+            sem_seg = sem_seg.astype(np.float64)  # resized by torch, not PIL (subclass option)
         aug_input = T.AugInput(image, sem_seg=sem_seg)
         self.augmentations(aug_input)
         image = aug_input.image
