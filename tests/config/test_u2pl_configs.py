@@ -16,6 +16,7 @@ from detectron2.data import MetadataCatalog
 from detectron2.modeling import build_model
 from detectron2.utils.events import EventStorage
 
+from hardseg.data.transforms import CenterPadToSize, SplitRandomScale
 from hardseg.engine.lazy import load_lazy_config
 from hardseg.model_zoo import CONFIG_ROOT
 from hardseg.solver import build_optimizer
@@ -68,8 +69,12 @@ def _yaml_recipe(cfg):
         unlabeled=cfg.DATASETS.TRAIN_UNLABELED[0] if semi else None,
         test=cfg.DATASETS.TEST[0],
         crop=tuple(cfg.INPUT.CROP.SIZE),
-        short_edge=tuple(cfg.INPUT.MIN_SIZE_TRAIN),
-        max_size=cfg.INPUT.MAX_SIZE_TRAIN,
+        scale=(
+            ("split", tuple(cfg.INPUT.RANDOM_SCALE.RANGE))
+            if cfg.INPUT.RANDOM_SCALE.ENABLED
+            else ("short_edge", tuple(cfg.INPUT.MIN_SIZE_TRAIN), cfg.INPUT.MAX_SIZE_TRAIN)
+        ),
+        pad=(cfg.INPUT.CROP.PAD, cfg.INPUT.CROP.PAD_LABEL_VALUE),
         batch=cfg.SOLVER.IMS_PER_BATCH,
         batch_unlabeled=cfg.SOLVER.IMS_PER_BATCH_UNLABELED if semi else None,
         lr=cfg.SOLVER.BASE_LR,
@@ -99,7 +104,10 @@ def _lazy_recipe(cfg):
     semi = "student" in cfg.model
     segmentor = cfg.model.student.segmentor if semi else cfg.model
     train = cfg.dataloader.train
-    resize, crop = train.mapper.augmentations[:2]
+    augs = train.mapper.augmentations
+    resize = augs[0]
+    crop = next(a for a in augs if "crop_size" in a)
+    pads = [a for a in augs if a._target_ is CenterPadToSize]
     inference = segmentor.get("inference", None)
     mode = inference.mode if inference is not None else "whole"
     loss = segmentor.sem_seg_head.loss_type
@@ -111,8 +119,12 @@ def _lazy_recipe(cfg):
         unlabeled=train.unlabeled_dataset.names if semi else None,
         test=cfg.dataloader.test.dataset.names,
         crop=tuple(crop.crop_size),
-        short_edge=tuple(resize.short_edge_length),
-        max_size=resize.max_size,
+        scale=(
+            ("split", tuple(resize.scale_range))
+            if resize._target_ is SplitRandomScale
+            else ("short_edge", tuple(resize.short_edge_length), resize.max_size)
+        ),
+        pad=("center", pads[0].label_pad_value) if pads else ("none", 0),
         batch=train.total_batch_size,
         batch_unlabeled=train.total_batch_size_unlabeled if semi else None,
         lr=cfg.optimizer.lr,
@@ -135,8 +147,8 @@ def _lazy_recipe(cfg):
 VOC_COMMON = dict(
     test="voc_2012_sem_seg_val",
     crop=(513, 513),
-    short_edge=(188, 750),
-    max_size=1000,
+    scale=("split", (0.5, 2.0)),  # docs/methods/u2pl.md §13.3
+    pad=("center", 0),  # docs/methods/u2pl.md §9 #7, §13.3
     batch=16,
     lr=0.01,  # decoder: 0.001 x 10
     backbone_lr_factor=0.1,  # backbone: 0.001
@@ -152,8 +164,8 @@ VOC_COMMON = dict(
 CS_COMMON = dict(
     test="cityscapes_fine_sem_seg_val",
     crop=(769, 769),
-    short_edge=(512, 2048),
-    max_size=4096,
+    scale=("split", (0.5, 2.0)),
+    pad=("center", 0),
     batch=16,
     lr=0.01,
     backbone_lr_factor=1.0,

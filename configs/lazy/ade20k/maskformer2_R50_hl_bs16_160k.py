@@ -6,7 +6,9 @@ from ..common.optim_adamw import AdamW as optimizer
 from ..common.schedule import poly_lr_multiplier as lr_multiplier
 from ..common.train import train
 
-use_mask_former_mapper(dataloader, size_divisibility=512)
+# official recipe: SSD colour augmentation, labels resized by torch (docs/methods/mask2former.md §6)
+use_mask_former_mapper(dataloader, size_divisibility=512, color_aug_ssd=True, label_resize="torch")
+train.amp.enabled = True  # official SOLVER.AMP.ENABLED (needs CUDA; docs/methods/mask2former.md §6)
 # FrozenBN: detectron2's default NORM, which Mask2Former's ADE20K config keeps
 model.backbone.stem.norm = "FrozenBN"
 model.backbone.stages.norm = "FrozenBN"

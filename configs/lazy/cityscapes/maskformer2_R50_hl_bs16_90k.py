@@ -6,7 +6,9 @@ from ..common.optim_adamw import AdamW as optimizer
 from ..common.schedule import poly_lr_multiplier as lr_multiplier
 from ..common.train import train
 
-use_mask_former_mapper(dataloader, size_divisibility=-1)
+# official recipe: SSD colour augmentation, labels resized by torch (docs/methods/mask2former.md §6)
+use_mask_former_mapper(dataloader, size_divisibility=-1, color_aug_ssd=True, label_resize="torch")
+train.amp.enabled = True  # official SOLVER.AMP.ENABLED (needs CUDA; docs/methods/mask2former.md §6)
 # int(x * 0.1 * 1024) for x in 5..20
 dataloader.train.mapper.augmentations[0].short_edge_length = [
     int(x * 0.1 * 1024) for x in range(5, 21)

@@ -1,5 +1,6 @@
 # Twin of configs/hardshapes/u2pl_deeplabv3plus_R18_instant_test_1-16.yaml: U2PL on hardshapes 1/16
-# with the instant-test DeepLabV3+ as student and teacher.
+# with the instant-test DeepLabV3+ as student and teacher. U2PLConfig's defaults are the official
+# behaviour (label_onehot, class_index, align_corners: docs/methods/u2pl.md §13).
 from detectron2.config import LazyCall as L
 from detectron2.data import get_detection_dataset_dicts
 from detectron2.data import transforms as T

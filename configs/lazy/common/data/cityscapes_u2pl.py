@@ -1,14 +1,23 @@
 # Cityscapes fine loaders with U2PL's recipe: the twin of the data part of
 # configs/cityscapes/semi-supervised/Base-Cityscapes-SemiSup.yaml. The training split is left to
 # the experiment.
+from detectron2.config import LazyCall as L
+
+from hardseg.data.transforms import CenterPadToSize, SplitRandomScale
+
 from .cityscapes import dataloader
 
 dataloader.train.dataset.update(names="???", filter_empty=False)
-# s in [0.5, 2.0] of the 1024x2048 images (docs/methods/u2pl.md §6): short edge 512..2048
-dataloader.train.mapper.augmentations[0].update(
-    short_edge_length=(512, 2048), max_size=4096, sample_style="range"
-)
-dataloader.train.mapper.augmentations[1].update(
+# The official rescale, s ~ U[0.5, 1] or U[1, 2] with probability 1/2 each, and the official
+# centred padding of crops smaller than 769x769 (image 0, label 0) (docs/methods/u2pl.md §6, §13.3)
+_resize, _crop, _flip = dataloader.train.mapper.augmentations
+dataloader.train.mapper.augmentations = [
+    L(SplitRandomScale)(scale_range=(0.5, 2.0)),
+    L(CenterPadToSize)(size=(769, 769), pad_value=0, label_pad_value=0),
+    _crop,
+    _flip,
+]
+dataloader.train.mapper.augmentations[2].update(
     crop_size=(769, 769), single_category_max_area=1.0  # docs/methods/u2pl.md §6
 )
 # 16 labeled images per step: 8 GPUs x 2 (docs/methods/u2pl.md §6)

@@ -11,22 +11,23 @@ from hardseg.data.semisup_loader import build_two_stream_loader
 
 def two_stream_loader(train, total_batch_size_unlabeled):
     """A ``build_two_stream_loader`` config from ``train`` (a ``build_resumable_train_loader``
-    config whose mapper augmentations are [resize, category-area crop, flip]): the labeled stream
-    keeps ``train``'s dataset, mapper, batch and workers; the unlabeled stream
-    (``unlabeled_dataset.names`` left to set) reads no label and gets the same resize and flip
-    with the plain crop of the same size, as ``unlabeled_weak_augmentations`` does for YAML."""
-    resize, crop, flip = train.mapper.augmentations
+    config whose mapper augmentations include a category-area crop): the labeled stream keeps
+    ``train``'s dataset, mapper, batch and workers; the unlabeled stream (``unlabeled_dataset.names``
+    left to set) reads no label and gets the same augmentations with the plain crop of the same
+    size in place of the category-area crop, as ``unlabeled_weak_augmentations`` does for YAML."""
+
+    def plain(aug):
+        if aug._target_ is not T.RandomCrop_CategoryAreaConstraint:
+            return aug
+        return L(T.RandomCrop)(crop_type=aug.crop_type, crop_size=aug.crop_size)
+
     return L(build_two_stream_loader)(
         dataset=train.dataset,
         unlabeled_dataset=L(get_detection_dataset_dicts)(names="???", filter_empty=False),
         mapper=train.mapper,
         unlabeled_mapper=L(SemanticDatasetMapper)(
             is_train=False,  # no label read; the augmentations are the training ones
-            augmentations=[
-                resize,
-                L(T.RandomCrop)(crop_type=crop.crop_type, crop_size=crop.crop_size),
-                flip,
-            ],
+            augmentations=[plain(a) for a in train.mapper.augmentations],
             image_format=train.mapper.image_format,
             num_classes=train.mapper.num_classes,
             ignore_value=train.mapper.ignore_value,

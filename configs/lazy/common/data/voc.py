@@ -1,15 +1,23 @@
 # PASCAL VOC 2012 loaders with U2PL's recipe: the twin of the data part of
 # configs/voc/semi-supervised/Base-VOC-SemiSup.yaml (see it for the approximation of the random
 # rescale). The training split is left to the experiment.
+from detectron2.config import LazyCall as L
+
+from hardseg.data.transforms import CenterPadToSize, SplitRandomScale
+
 from .semantic import dataloader
 
 dataloader.train.dataset.update(names="???", filter_empty=False)
-# s in [0.5, 2.0] (docs/methods/u2pl.md §6) as short edge 0.5 x 375 .. 2 x 375, capped at
-# 2 x 500 on the long side
-dataloader.train.mapper.augmentations[0].update(
-    short_edge_length=(188, 750), max_size=1000, sample_style="range"
-)
-dataloader.train.mapper.augmentations[1].update(
+# The official rescale, s ~ U[0.5, 1] or U[1, 2] with probability 1/2 each, and the official
+# centred padding of crops smaller than 513x513 (image 0, label 0) (docs/methods/u2pl.md §6, §13.3)
+_resize, _crop, _flip = dataloader.train.mapper.augmentations
+dataloader.train.mapper.augmentations = [
+    L(SplitRandomScale)(scale_range=(0.5, 2.0)),
+    L(CenterPadToSize)(size=(513, 513), pad_value=0, label_pad_value=0),
+    _crop,
+    _flip,
+]
+dataloader.train.mapper.augmentations[2].update(
     crop_size=(513, 513), single_category_max_area=1.0  # docs/methods/u2pl.md §6
 )
 dataloader.train.mapper.num_classes = 21

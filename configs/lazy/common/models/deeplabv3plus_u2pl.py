@@ -1,7 +1,11 @@
 # U2PL's DeepLabV3+ as a plain per-pixel model (21 VOC classes, cross entropy, whole-image
 # inference): the LazyConfig twin of the MODEL block of
 # configs/voc/semi-supervised/Base-VOC-SemiSup.yaml. See that file for the sources
-# (docs/methods/u2pl.md §6) and for the departures from the official decoder.
+# (docs/methods/u2pl.md §6).
+from detectron2.config import LazyCall as L
+
+from hardseg.modeling.heads import U2PLDeepLabV3PlusHead
+
 from .deeplabv3plus import model
 
 model.backbone.update(
@@ -17,21 +21,22 @@ model.backbone.update(
     size_divisibility=4,  # stride-4 logits x4 match the (padded) label size
     out_features=["res2", "res5"],
 )
-model.sem_seg_head.update(
+# The official U2PL decoder (docs/methods/u2pl.md §13.4)
+model.sem_seg_head = L(U2PLDeepLabV3PlusHead)(
     input_shape={
         "res2": dict(channels=256, stride=4),
         "res5": dict(channels=2048, stride=8),
     },
-    project_channels=[256],  # 1x1 256->256 projection of res2 (docs/methods/u2pl.md §6)
-    aspp_dilations=[12, 24, 36],  # docs/methods/u2pl.md §6
-    aspp_dropout=0.1,  # after the ASPP reduction (official decoder: Dropout2d(0.1))
-    aspp_pooling="global",
-    train_size=None,
-    use_depthwise_separable_conv=False,
-    # fuse convs 256 (docs/methods/u2pl.md §2), ASPP 256 per branch (docs/methods/u2pl.md §6)
-    decoder_channels=[256, 256],
-    norm="SyncBN",
-    loss_weight=1.0,
-    loss_type="cross_entropy",  # docs/methods/u2pl.md §4.1: plain CE on VOC
     num_classes=21,
+    in_features=["res2", "res5"],
+    project_channels=256,  # 1x1 256->256 projection of res2 (docs/methods/u2pl.md §6)
+    aspp_channels=256,  # docs/methods/u2pl.md §6
+    aspp_dilations=[12, 24, 36],  # docs/methods/u2pl.md §6
+    convs_dim=256,  # docs/methods/u2pl.md §2
+    dropout=0.1,  # Dropout2d after the ASPP reduction and each fuse conv
+    norm="SyncBN",
+    align_corners=True,  # docs/methods/u2pl.md §13.3
+    loss_type="cross_entropy",  # docs/methods/u2pl.md §4.1: plain CE on VOC
+    loss_weight=1.0,
+    ignore_value=255,
 )

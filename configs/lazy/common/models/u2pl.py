@@ -47,5 +47,8 @@ def u2pl_model(segmentor, *, num_classes, embed_in_channels, sup_only_epochs, no
             contrast_divide_by_world_size=False,
             negative_rule="official",  # docs/methods/u2pl.md §9 #1
             anchor_rule="official",  # docs/methods/u2pl.md §9 #4
+            label_onehot="official",  # docs/methods/u2pl.md §13.1
+            class_index="official",  # docs/methods/u2pl.md §9 #2, §13.2
+            align_corners=True,  # docs/methods/u2pl.md §13.3
         ),
     )

@@ -35,6 +35,7 @@ model.aux_head = L(FCNHead)(
     concat_input=False,
     dropout=0.1,  # docs/methods/u2pl.md §2
     norm="SyncBN",
+    align_corners=True,  # the decode head's (docs/methods/u2pl.md §13.3)
     loss_type=OHEM,  # docs/methods/u2pl.md §4.1
     loss_weight=0.4,  # docs/methods/u2pl.md §4.1
     ignore_value=255,

@@ -14,6 +14,14 @@ def add_maskformer_config(cfg):
     # Pad the image and label in MaskFormerSemanticDatasetMapper to a multiple of this (<= 0: no
     # padding). Mask2Former: -1 for Cityscapes, 512 for ADE20K.
     cfg.INPUT.SIZE_DIVISIBILITY = -1
+    # MaskFormerSemanticDatasetMapper only (docs/methods/mask2former.md §6). Photometric
+    # distortion of detectron2's PointRend ColorAugSSDTransform after the crop (official
+    # Mask2Former semantic recipes: True).
+    cfg.INPUT.COLOR_AUG_SSD = False
+    # How the training label is resized: "torch" (the official Mask2Former mapper reads the label
+    # as float, so detectron2 resizes it with torch's nearest interpolation) | "pil" (uint8 label,
+    # PIL's nearest). They differ on a few percent of the boundary pixels.
+    cfg.INPUT.LABEL_RESIZE = "pil"
 
     mf = cfg.MODEL.MASK_FORMER = CN()
     # Registered name (TRANSFORMER_DECODER_REGISTRY) of the query decoder.

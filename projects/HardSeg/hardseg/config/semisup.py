@@ -21,6 +21,19 @@ def add_semisup_config(cfg):
     # Global batch of the unlabeled stream; 0: the same as SOLVER.IMS_PER_BATCH (U2PL: 16 + 16).
     cfg.SOLVER.IMS_PER_BATCH_UNLABELED = 0
 
+    # The official U2PL weak augmentation (u2pl/dataset/augmentation.py, docs/methods/u2pl.md §13),
+    # read by hardseg.data.build_sem_seg_train_aug for every per-pixel training mapper.
+    # RANDOM_SCALE.ENABLED: resize by s, s ~ U[RANGE[0], 1] or U[1, RANGE[1]] with probability 1/2
+    # each, instead of INPUT.MIN_SIZE_TRAIN's shortest-edge resize.
+    cfg.INPUT.RANDOM_SCALE = CN()
+    cfg.INPUT.RANDOM_SCALE.ENABLED = False
+    cfg.INPUT.RANDOM_SCALE.RANGE = (0.5, 2.0)
+    # "none": images smaller than the crop are cropped as they are and padded by the batch (labels
+    # with the ignore value); "center": padded to the crop size first, centred, the image with 0
+    # and the label with PAD_LABEL_VALUE (official U2PL: 0, which counts as class 0).
+    cfg.INPUT.CROP.PAD = "none"
+    cfg.INPUT.CROP.PAD_LABEL_VALUE = 0
+
     cfg.MODEL.SEMISUP = CN()
     # Registered meta-architecture of the student (and of the teacher, built the same way from the
     # same config), e.g. "HardSegmentor" with a per-pixel head (DeepLabV3PlusPerPixelHead).
@@ -50,6 +63,10 @@ def add_semisup_config(cfg):
     # Model used at inference (evaluation): "teacher" (official, once the sup-only warm-up is over;
     # before that, and before the teacher was ever synced, the student is used) | "student".
     cfg.MODEL.SEMISUP.EVAL_MODEL = "teacher"
+    # align_corners of U2PL's bilinear resizes of logits to the crop size (pseudo-labels, entropy,
+    # unsupervised loss). True: the official code, which resizes every map with
+    # align_corners=True (docs/methods/u2pl.md §13); False: HardSeg's heads' convention.
+    cfg.MODEL.SEMISUP.ALIGN_CORNERS = True
 
     cfg.MODEL.SEMISUP.U2PL = CN()
     # alpha_0 in percent (official `low_entropy_threshold` 20 = 100 - `drop_percent` 80):
@@ -99,6 +116,17 @@ def add_semisup_config(cfg):
     # "official": the lowest alpha_t entropy share (shrinks with alpha_t); "reliable": all reliable
     # pixels (the paper's wording: entropy below the (100 - alpha_t) percentile).
     cfg.MODEL.SEMISUP.U2PL.ANCHOR_RULE = "official"
+    # One-hot class maps of the contrastive loss (docs/methods/u2pl.md §13.1):
+    # "official": as the official `label_onehot` (u2pl/utils/utils.py), which writes every image
+    #   of the labeled half and of the unlabeled half into that half's first image, so only the
+    #   first labeled and the first unlabeled image per GPU give anchors, prototypes and negatives
+    #   (the union of the half's labels); the reported numbers come from it;
+    # "per_image": each image's own labels (the intended behaviour).
+    cfg.MODEL.SEMISUP.U2PL.LABEL_ONEHOT = "official"
+    # Pairing in the loss's second loop (docs/methods/u2pl.md §9 #2, official issue #111):
+    # "official": the i-th valid class uses the anchors and prototype of class id i with the
+    #   queue of valid_classes[i]; "per_class": class c's own anchors, prototype and queue.
+    cfg.MODEL.SEMISUP.U2PL.CLASS_INDEX = "official"
     # Embedding (representation) head, official `rep_head`: Conv3x3 C->D + BN + ReLU +
     # Dropout2d, Conv3x3 D->D + BN + ReLU + Dropout2d, Conv1x1 D->D.
     # D (official 256).

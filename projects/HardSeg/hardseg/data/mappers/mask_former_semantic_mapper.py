@@ -6,11 +6,15 @@ from typing import Callable, Optional
 from torch.nn import functional as F
 
 from detectron2.config import configurable
+from detectron2.data import transforms as T
+from detectron2.projects.point_rend import ColorAugSSDTransform
 
 from ..targets import SemanticMaskTargets, semantic_mask_targets
 from .semantic_mapper import SemanticDatasetMapper
 
-__all__ = ["MaskFormerSemanticDatasetMapper", "semantic_mask_targets"]
+__all__ = ["MaskFormerSemanticDatasetMapper", "semantic_mask_targets", "LABEL_RESIZE_MODES"]
+
+LABEL_RESIZE_MODES = ("torch", "pil")
 
 
 class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
@@ -22,6 +26,13 @@ class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
     * add the entries of ``mask_target_generator`` called on the padded label (default
       :class:`hardseg.data.targets.SemanticMaskTargets`: ``"instances"``, :class:`Instances` of
       the padded size with ``gt_classes`` (K',) int64 and ``gt_masks`` (K', H, W) bool).
+
+    ``label_resize`` (``INPUT.LABEL_RESIZE``): "torch" reads the label as float64 before the
+    augmentations, as Mask2Former's ``MaskFormerSemanticDatasetMapper`` does, so detectron2's
+    resize uses torch's nearest interpolation; "pil" keeps the uint8 label, resized by PIL's
+    nearest (they differ on a few percent of the boundary pixels). ``INPUT.COLOR_AUG_SSD`` adds
+    detectron2's PointRend ``ColorAugSSDTransform`` after the crop, before the flip (the official
+    mapper's order).
 
     Output: ``{"image": (3, H, W) uint8, "sem_seg": (H, W) int64, "instances": Instances, ...}``
     (H, W padded). In inference it behaves as :class:`SemanticDatasetMapper` (no label).
@@ -36,9 +47,15 @@ class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
         size_divisibility: int = -1,
         image_pad_value: int = 128,
         mask_target_generator: Optional[Callable] = None,
+        label_resize: str = "pil",
         **kwargs,
     ):
         super().__init__(is_train, **kwargs)
+        if label_resize not in LABEL_RESIZE_MODES:
+            raise ValueError(
+                f"INPUT.LABEL_RESIZE={label_resize!r}; expected one of {LABEL_RESIZE_MODES}."
+            )
+        self.label_as_float = label_resize == "torch"
         self.size_divisibility = size_divisibility
         self.image_pad_value = image_pad_value
         if mask_target_generator is None:
@@ -49,6 +66,13 @@ class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
     def from_config(cls, cfg, is_train: bool = True):
         ret = SemanticDatasetMapper.from_config.__func__(cls, cfg, is_train)
         ret["size_divisibility"] = cfg.INPUT.SIZE_DIVISIBILITY
+        ret["label_resize"] = cfg.INPUT.LABEL_RESIZE
+        if is_train and cfg.INPUT.COLOR_AUG_SSD:
+            augs = list(ret["augmentations"])
+            flips = [i for i, a in enumerate(augs) if isinstance(a, T.RandomFlip)]
+            at = flips[0] if flips else len(augs)
+            augs.insert(at, ColorAugSSDTransform(img_format=cfg.INPUT.FORMAT))
+            ret["augmentations"] = augs
         return ret
 
     def __call__(self, dataset_dict):

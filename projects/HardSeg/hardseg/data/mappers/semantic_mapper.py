@@ -13,6 +13,7 @@ from detectron2.data import transforms as T
 
 from ..image_io import read_image, read_label_array
 from ..targets import DistanceMapTargets
+from ..transforms import CenterPadToSize, SplitRandomScale
 
 __all__ = ["SemanticDatasetMapper", "build_sem_seg_train_aug", "read_label_map", "check_label_map"]
 
@@ -21,12 +22,28 @@ logger = logging.getLogger(__name__)
 
 def build_sem_seg_train_aug(cfg) -> List[T.Augmentation]:
     """Resize the shortest edge, crop (at most ``SINGLE_CATEGORY_MAX_AREA`` of one class, ignore
-    excluded), flip: the training augmentation of detectron2's DeepLab project, from the config."""
-    augs = [
-        T.ResizeShortestEdge(
-            cfg.INPUT.MIN_SIZE_TRAIN, cfg.INPUT.MAX_SIZE_TRAIN, cfg.INPUT.MIN_SIZE_TRAIN_SAMPLING
-        )
-    ]
+    excluded), flip: the training augmentation of detectron2's DeepLab project, from the config.
+
+    ``INPUT.RANDOM_SCALE.ENABLED`` replaces the shortest-edge resize by the official U2PL
+    rescale (:class:`SplitRandomScale`); ``INPUT.CROP.PAD == "center"`` pads images smaller than
+    the crop centred first, labels with ``INPUT.CROP.PAD_LABEL_VALUE`` (:class:`CenterPadToSize`).
+    """
+    if cfg.INPUT.RANDOM_SCALE.ENABLED:
+        augs = [SplitRandomScale(cfg.INPUT.RANDOM_SCALE.RANGE)]
+    else:
+        augs = [
+            T.ResizeShortestEdge(
+                cfg.INPUT.MIN_SIZE_TRAIN,
+                cfg.INPUT.MAX_SIZE_TRAIN,
+                cfg.INPUT.MIN_SIZE_TRAIN_SAMPLING,
+            )
+        ]
+    if cfg.INPUT.CROP.PAD not in ("none", "center"):
+        raise ValueError(f"INPUT.CROP.PAD={cfg.INPUT.CROP.PAD!r}; expected 'none' or 'center'.")
+    if cfg.INPUT.CROP.ENABLED and cfg.INPUT.CROP.PAD == "center":
+        if cfg.INPUT.CROP.TYPE != "absolute":
+            raise ValueError("INPUT.CROP.PAD 'center' needs INPUT.CROP.TYPE 'absolute'.")
+        augs.append(CenterPadToSize(cfg.INPUT.CROP.SIZE, 0, cfg.INPUT.CROP.PAD_LABEL_VALUE))
     if cfg.INPUT.CROP.ENABLED:
         augs.append(
             T.RandomCrop_CategoryAreaConstraint(
@@ -85,6 +102,10 @@ class SemanticDatasetMapper:
     configured losses need (``dist_penalty`` (H, W), ``signed_dist`` (K, H, W), float16), or
     None when they need none.
     """
+
+    # Labels go through the augmentations as float64 (detectron2's ResizeTransform then resizes
+    # them with torch's nearest interpolation instead of PIL's); set by subclasses.
+    label_as_float = False
 
     @configurable
     def __init__(
@@ -145,6 +166,8 @@ class SemanticDatasetMapper:
                     f"{file_name}: label size {sem_seg.shape} differs from the image size "
                     f"{image.shape[:2]} of {dataset_dict['file_name']}."
                 )
+        if sem_seg is not None and self.label_as_float:
+            sem_seg = sem_seg.astype(np.float64)  # resized by torch, not PIL (subclass option)
         aug_input = T.AugInput(image, sem_seg=sem_seg)
         self.augmentations(aug_input)
         image = aug_input.image

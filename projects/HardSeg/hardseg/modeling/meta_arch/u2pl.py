@@ -197,7 +197,7 @@ class U2PL(TeacherStudent):
             self.teacher.eval()
             logits_u = self.teacher(x_u)["sem_seg_logits"]
             self.teacher.train()
-            prob_u = F.softmax(resize_bilinear(logits_u, size), dim=1)
+            prob_u = F.softmax(resize_bilinear(logits_u, size, c.align_corners), dim=1)
             conf_u, pseudo = prob_u.max(dim=1)
             pseudo = torch.where(inside, pseudo, torch.full_like(pseudo, self.ignore_value))
             # 2) strong mix, one coin per iteration
@@ -216,13 +216,18 @@ class U2PL(TeacherStudent):
             out_t = self.teacher(x_all)
             prob_t = F.softmax(out_t["sem_seg_logits"], dim=1)
             entropy = entropy_map(
-                F.softmax(resize_bilinear(out_t["sem_seg_logits"][n_l:], size), dim=1)
+                F.softmax(
+                    resize_bilinear(out_t["sem_seg_logits"][n_l:], size, c.align_corners), dim=1
+                )
             )
             alpha = unreliable_percent(epoch, c.total_epochs, c.alpha0)
             part = entropy_partition(entropy, pseudo != self.ignore_value, alpha)
         # 5) unsupervised loss on reliable pixels
         losses["loss_sem_seg_unsup"] = c.unsup_weight * reliable_pseudo_label_loss(
-            resize_bilinear(logits[n_l:], size), pseudo, part.reliable, self.ignore_value
+            resize_bilinear(logits[n_l:], size, c.align_corners),
+            pseudo,
+            part.reliable,
+            self.ignore_value,
         )
         # 6) contrastive loss at decoder resolution
         with torch.no_grad():

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..semisup.contrastive import NEGATIVE_RULES
+from ..semisup.contrastive import CLASS_INDEX_MODES, LABEL_ONEHOT_MODES, NEGATIVE_RULES
 from ..semisup.reliability import ANCHOR_RULES
 from ..semisup.strong_aug import MIX_MODES
 
@@ -46,6 +46,9 @@ class U2PLConfig:
     contrast_divide_by_world_size: bool = True
     negative_rule: str = "official"
     anchor_rule: str = "official"
+    label_onehot: str = "official"
+    class_index: str = "official"
+    align_corners: bool = True
 
     def __post_init__(self):
         if self.epoch_iters <= 0:
@@ -63,6 +66,15 @@ class U2PLConfig:
         if self.anchor_rule not in ANCHOR_RULES:
             raise ValueError(
                 f"MODEL.SEMISUP.U2PL.ANCHOR_RULE={self.anchor_rule!r}; expected {ANCHOR_RULES}."
+            )
+        if self.label_onehot not in LABEL_ONEHOT_MODES:
+            raise ValueError(
+                f"MODEL.SEMISUP.U2PL.LABEL_ONEHOT={self.label_onehot!r}; "
+                f"expected {LABEL_ONEHOT_MODES}."
+            )
+        if self.class_index not in CLASS_INDEX_MODES:
+            raise ValueError(
+                f"MODEL.SEMISUP.U2PL.CLASS_INDEX={self.class_index!r}; expected {CLASS_INDEX_MODES}."
             )
         if self.queue_dtype not in QUEUE_DTYPES:
             raise ValueError(
@@ -110,6 +122,9 @@ class U2PLConfig:
             contrast_divide_by_world_size=u.CONTRAST_DIVIDE_BY_WORLD_SIZE,
             negative_rule=u.NEGATIVE_RULE,
             anchor_rule=u.ANCHOR_RULE,
+            label_onehot=u.LABEL_ONEHOT,
+            class_index=u.CLASS_INDEX,
+            align_corners=s.ALIGN_CORNERS,
         )
 
     @property
@@ -133,4 +148,6 @@ class U2PLConfig:
             num_negatives=self.num_negatives,
             temperature=self.temperature,
             negative_rule=self.negative_rule,
+            label_onehot=self.label_onehot,
+            class_index=self.class_index,
         )

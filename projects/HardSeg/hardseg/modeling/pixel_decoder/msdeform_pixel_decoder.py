@@ -195,6 +195,14 @@ class MSDeformAttnPixelDecoder(nn.Module):
         }
 
     def forward(self, features: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """In float32 even under autocast (AMP): the official pixel decoder runs its
+        ``forward_features`` with autocast disabled and its inputs cast to float, because
+        deformable attention is not reliable in half precision (Mask2Former's msdeformattn.py)."""
+        device_type = next(iter(features.values())).device.type
+        with torch.autocast(device_type=device_type, enabled=False):
+            return self._forward_fp32({k: v.float() for k, v in features.items()})
+
+    def _forward_fp32(self, features: Dict[str, torch.Tensor]):
         srcs, poss, shapes = [], [], []
         for lvl, name in enumerate(self.transformer_in_features):
             x = self.input_proj[lvl](features[name])  # (N, C, H_l, W_l)

@@ -9,13 +9,20 @@ Gradient semantics: only the **anchors** (student embeddings) carry gradient. Th
 (``rep_teacher[...].detach()``, sampling under ``torch.no_grad()``). Teacher probabilities only
 select pixels.
 
-Differences from the official code, on purpose:
+Two official behaviours are switches (docs/methods/u2pl.md §9 #2, §13), default official:
 
-* the per-class loop uses class c's own anchors, prototype and queue (the official second loop
-  indexes the anchor/prototype lists by the position in ``valid_classes`` but the queue by the
-  class id, docs/methods/u2pl.md §9 #2, issue #111); with every class present both agree;
-* prototypes are only computed for classes that have reliable pixels (no NaN rows,
-  docs/methods/u2pl.md §9 #3).
+* ``label_onehot``: "official" builds the one-hot class maps as ``label_onehot`` in
+  ``u2pl/utils/utils.py`` does: every image of a half (labeled rows, unlabeled rows) is written
+  into the half's *first* image, so only image 0 of each half has class maps (the union of the
+  half's labels, ignored pixels of images 1.. counting as class 0, cleared where image 0 is
+  ignored); "per_image": each image's own labels;
+* ``class_index``: "official" runs the second loop as ``compute_contra_memobank_loss`` does
+  (official issue #111): for the i-th valid class it takes the anchors and the prototype of
+  *class id i* but the queue of ``valid_classes[i]``; "per_class": class c's own anchors,
+  prototype and queue. With every class valid both agree.
+
+Prototypes are only computed for classes that have reliable pixels (no NaN rows,
+docs/methods/u2pl.md §9 #3).
 """
 
 from typing import List, NamedTuple, Optional
@@ -27,6 +34,9 @@ from .memory_queue import ClassMemoryQueues
 
 __all__ = [
     "NEGATIVE_RULES",
+    "LABEL_ONEHOT_MODES",
+    "CLASS_INDEX_MODES",
+    "class_maps",
     "rank_window_mask",
     "negative_mask",
     "info_nce",
@@ -35,6 +45,35 @@ __all__ = [
 ]
 
 NEGATIVE_RULES = ("official", "paper")
+LABEL_ONEHOT_MODES = ("official", "per_image")
+CLASS_INDEX_MODES = ("official", "per_class")
+
+
+def class_maps(
+    labels: torch.Tensor, num_classes: int, num_labeled: int, mode: str = "official"
+) -> torch.Tensor:
+    """(N, h, w) int64 labels (labeled rows first; values outside [0, K) are ignored) -> (N, K,
+    h, w) bool one-hot class maps.
+
+    "per_image": row n's own one-hot. "official" (``label_onehot`` of the official
+    ``u2pl/utils/utils.py``, applied to the labeled and the unlabeled rows separately): row 0 of
+    each half holds, at each pixel, every class that any image of the half has there (an ignored
+    pixel of another image adds class 0), and nothing where row 0 itself is ignored; the other
+    rows of the half are all False.
+    """
+    if mode not in LABEL_ONEHOT_MODES:
+        raise ValueError(
+            f"MODEL.SEMISUP.U2PL.LABEL_ONEHOT={mode!r}; expected one of {LABEL_ONEHOT_MODES}."
+        )
+    valid = (labels >= 0) & (labels < num_classes)
+    onehot = F.one_hot(torch.where(valid, labels, 0), num_classes).permute(0, 3, 1, 2).bool()
+    if mode == "per_image":
+        return onehot & valid[:, None]
+    out = torch.zeros_like(onehot)
+    for start, stop in ((0, num_labeled), (num_labeled, labels.shape[0])):
+        if stop > start:
+            out[start] = onehot[start:stop].any(dim=0) & valid[start, None]
+    return out
 
 
 def rank_window_mask(order: torch.Tensor, c: int, lo: int, hi: int) -> torch.Tensor:
@@ -123,6 +162,8 @@ def u2pl_contrastive_loss(
     num_negatives: int = 50,
     temperature: float = 0.5,
     negative_rule: str = "official",
+    label_onehot: str = "official",
+    class_index: str = "official",
     gather: bool = True,
     generator: Optional[torch.Generator] = None,
 ) -> ContrastiveOutput:
@@ -139,22 +180,29 @@ def u2pl_contrastive_loss(
         queues: the per-class queues; this iteration's negative keys are pushed (gathered across
             ranks when ``gather``) *before* the loss samples from them, as in the official code.
 
-    For each class c with reliable pixels ("valid"): anchors = student embeddings at reliable
-    pixels labeled c with P_c > anchor_prob_thresh, ``num_queries`` of them sampled with
-    replacement; positive = mean teacher embedding of the reliable pixels labeled c;
-    ``num_queries * num_negatives`` negatives sampled with replacement from queue c; InfoNCE
-    (:func:`info_nce`). L = sum of the class terms / #valid classes, or 0 (in the graph) when
-    there are at most one valid class.
+    Class maps: :func:`class_maps` (``label_onehot``). For each class c with reliable pixels
+    ("valid"): anchors = student embeddings at reliable pixels labeled c with P_c >
+    anchor_prob_thresh, ``num_queries`` of them sampled with replacement; positive = mean teacher
+    embedding of the reliable pixels labeled c; ``num_queries * num_negatives`` negatives sampled
+    with replacement from queue c; InfoNCE (:func:`info_nce`). With ``class_index="official"``
+    the i-th term pairs class i's anchors and prototype with queue ``valid_classes[i]`` (module
+    docstring). L = sum of the terms / #valid classes, or 0 (in the graph) when there are at
+    most one valid class.
     """
+    if class_index not in CLASS_INDEX_MODES:
+        raise ValueError(
+            f"MODEL.SEMISUP.U2PL.CLASS_INDEX={class_index!r}; expected one of {CLASS_INDEX_MODES}."
+        )
     num_classes = prob_teacher.shape[1]
     embed_teacher = embed_teacher.detach()
     prob_teacher = prob_teacher.detach()
     feat = embed.permute(0, 2, 3, 1)  # (N, h, w, D)
     feat_t = embed_teacher.permute(0, 2, 3, 1)
     order = prob_teacher.argsort(dim=1, descending=True)
+    onehot = class_maps(labels, num_classes, num_labeled, label_onehot)
     valid_classes, anchors, prototypes, negative_keys = [], {}, {}, []
     for c in range(num_classes):
-        onehot_c = labels == c
+        onehot_c = onehot[:, c]
         prob_c = prob_teacher[:, c]
         low_valid = onehot_c & low
         neg = negative_mask(
@@ -179,13 +227,15 @@ def u2pl_contrastive_loss(
     if len(valid_classes) <= 1:
         return ContrastiveOutput(zero, len(valid_classes), 0, new_keys)
     loss, terms = zero, 0
-    for c in valid_classes:
-        if len(anchors[c]) == 0 or int(queues.length[c]) == 0:
+    for i, q in enumerate(valid_classes):
+        # the anchor/prototype class: q itself, or (official, issue #111) class id i
+        c = i if class_index == "official" else q
+        if c not in anchors or len(anchors[c]) == 0 or int(queues.length[q]) == 0:
             continue
         idx = torch.randint(len(anchors[c]), (num_queries,), generator=generator)
         anchor = anchors[c][idx.to(embed.device)]
         with torch.no_grad():
-            negatives = queues.sample(c, num_queries * num_negatives, generator)
+            negatives = queues.sample(q, num_queries * num_negatives, generator)
             negatives = negatives.to(embed.dtype).reshape(num_queries, num_negatives, -1)
         loss = loss + info_nce(anchor, prototypes[c], negatives, temperature)
         terms += 1

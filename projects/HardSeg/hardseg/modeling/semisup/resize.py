@@ -7,12 +7,12 @@ from torch.nn import functional as F
 __all__ = ["resize_bilinear", "resize_nearest"]
 
 
-def resize_bilinear(logits: torch.Tensor, size) -> torch.Tensor:
-    """(N, K, h, w) -> (N, K, H, W), bilinear (align_corners=False, HardSeg's heads' convention;
-    the official code uses True)."""
+def resize_bilinear(logits: torch.Tensor, size, align_corners: bool = False) -> torch.Tensor:
+    """(N, K, h, w) -> (N, K, H, W), bilinear (``align_corners`` False: HardSeg's heads'
+    convention; the official U2PL code uses True, ``MODEL.SEMISUP.ALIGN_CORNERS``)."""
     if tuple(logits.shape[-2:]) == tuple(size):
         return logits
-    return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+    return F.interpolate(logits, size=size, mode="bilinear", align_corners=align_corners)
 
 
 def resize_nearest(x: torch.Tensor, size) -> torch.Tensor:
