@@ -17,7 +17,8 @@ VGG16_STAGES = ((1, 1), (2, 2), (4, 4, 4), (8, 8, 8), (8, 8, 8))
 
 def make_vgg_stages(base_channels: int = 64, norm: str = "", in_channels: int = 3) -> nn.ModuleList:
     """The 13 3x3 convs of VGG-16 as five ``nn.Sequential`` stages of detectron2 ``Conv2d`` (with
-    ``norm`` and ReLU; bias only without norm). The pools are not included."""
+    bias, ``norm`` and ReLU; the convs keep their bias with BN, as in torchvision's VGG-16-BN and
+    SegNet). The pools are not included."""
     stages = nn.ModuleList()
     cin = in_channels
     for widths in VGG16_STAGES:
@@ -30,7 +31,7 @@ def make_vgg_stages(base_channels: int = 64, norm: str = "", in_channels: int = 
                     cout,
                     kernel_size=3,
                     padding=1,
-                    bias=norm == "",
+                    bias=True,
                     norm=get_norm(norm, cout),
                     activation=F.relu,
                 )
