@@ -303,3 +303,25 @@ def test_resnet_keys_map_from_torchvision(depth):
     mapped = resnet_from_torchvision(tv.state_dict())
     assert _shapes(mapped) == _shapes(ours.state_dict())
     assert _shapes(mapped) == _shapes(hdc.state_dict())
+
+
+# ---- the hardshapes configs (from_config path) --------------------------------------------------
+HARDSHAPES = ["fcn8s_VGG16w16_bs8_600it", "unet_s5w16_bs8_600it", "segnet_VGG16BNw16_bs8_600it",
+              "enet_bs8_600it", "gcn_R18_k7_bs8_600it", "duc_hdc_R18_os8_bs8_600it",
+              "upernet_R18_bs8_600it", "deeplabv3_R18_os8_bs8_600it"]  # fmt: skip
+
+
+@pytest.mark.parametrize("stem", HARDSHAPES)
+def test_hardshapes_config_trains_and_infers_at_odd_sizes(stem):
+    from detectron2.modeling import build_model
+
+    from tests.common import tiny_cfg
+
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg(config=f"hardshapes/{stem}.yaml"))
+    losses = _train_step(model, random_batch(2, 64, 64, num_classes=7))
+    assert all(torch.isfinite(v) for v in losses.values())
+    model.eval()
+    with torch.no_grad():
+        out = model(random_batch(1, 97, 131, with_labels=False))
+    assert out[0]["sem_seg"].shape == (7, 97, 131)
