@@ -1,6 +1,6 @@
 # DeepLabV3 (Chen et al. 2017) on ResNet-50 at output stride 8: ASPP 256 channels, rates 12/24/36,
 # global image pooling, one 3x3 conv (torchvision's deeplabv3_resnet50 layout), FCN auxiliary head
-# on res4 (weight 0.4). Schedule of mmseg's deeplabv3_r50-d8_512x1024_80k_cityscapes (79.09 mIoU),
+# on res4 (weight 0.4). Schedule of mmseg's deeplabv3_r50-d8_512x1024_80k_cityscapes,
 # mmseg's Cityscapes 512x1024 80k schedule (configs/_base_/schedules/schedule_80k.py: SGD lr 0.01,
 # poly 0.9, weight decay 5e-4, batch 8). The LazyConfig twin of configs/cityscapes/semantic-
 # segmentation/deeplabv3_R50_os8_bs8_80k.yaml; experiments change the fields they need.

@@ -189,10 +189,10 @@ class ENetHead(PerPixelLossMixin, nn.Module):
     def layers(self, features: Dict[str, torch.Tensor], *, return_features: bool = False):
         """features["image"] (N, 3, H, W) -> sem_seg_logits (N, K, H/2, W/2)."""
         x = self.initial(features[self.in_feature])
-        size1 = x.shape[-2:]
+        size1 = tuple(int(s) for s in x.shape[-2:])  # ints, also under tracing (fvcore)
         x, idx1 = self.down1(x)
         x = self.stage1(x)
-        size2 = x.shape[-2:]
+        size2 = tuple(int(s) for s in x.shape[-2:])
         x, idx2 = self.down2(x)
         x = self.stage3(self.stage2(x))
         x = self.stage4(self.up4(x, idx2, size2))

@@ -93,7 +93,7 @@ class SegNetHead(PerPixelLossMixin, nn.Module):
         pools = []
         for stage in self.encoder:
             x = stage(x)
-            size = x.shape[-2:]
+            size = tuple(int(s) for s in x.shape[-2:])  # ints, also under tracing (fvcore)
             x, idx = F.max_pool2d(x, 2, stride=2, return_indices=True)
             pools.append((idx, size))
         for stage, (idx, size) in zip(self.decoder, reversed(pools)):
