@@ -325,3 +325,27 @@ def test_hardshapes_config_trains_and_infers_at_odd_sizes(stem):
     with torch.no_grad():
         out = model(random_batch(1, 97, 131, with_labels=False))
     assert out[0]["sem_seg"].shape == (7, 97, 131)
+
+
+def test_mapped_torchvision_weights_compute_the_same_features():
+    """Loaded strictly, torchvision's ResNet-50 and VGG-16-BN weights give our backbones the
+    torchvision models' outputs (eval mode, one 64x64 image)."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, 64, 64)
+    tv = torchvision.models.resnet50().eval()
+    ours = make_resnet_dilated(depth=50, res2_out_channels=256, stride_in_1x1=False,
+                               out_features=["res5"]).eval()  # fmt: skip
+    ours.load_state_dict(resnet_from_torchvision(tv.state_dict()), strict=True)
+    with torch.no_grad():
+        expected = tv.layer4(
+            tv.layer3(tv.layer2(tv.layer1(tv.maxpool(tv.relu(tv.bn1(tv.conv1(x)))))))
+        )
+        torch.testing.assert_close(ours(x)["res5"], expected)
+
+    features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"], batch_norm=True)
+    features.eval()
+    sd = {f"features.{k}": v for k, v in features.state_dict().items()}
+    vgg = VGG16Backbone(norm="BN", fc_channels=0, out_features=["res5"]).eval()
+    vgg.load_state_dict(vgg16_from_torchvision(sd, batch_norm=True, fc=False), strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(vgg(x)["res5"], features(x))
