@@ -25,9 +25,9 @@ class SegNetHead(PerPixelLossMixin, nn.Module):
     2x2 max-pool that keeps its indices.
 
     Decoder, stage by stage from the bottom: max-unpool with the stage's indices, then the stage's
-    convs mirrored (3x3 with bias, BN, ReLU; the last conv of a stage maps to the next stage's width). The
-    last conv of the first decoder stage is the classifier ``predictor`` (3x3, K outputs, no BN),
-    as conv1_1_D in SegNet-Tutorial. No skip features cross from encoder to decoder.
+    convs mirrored (3x3 with bias, BN, ReLU; the last conv of a stage maps to the next stage's
+    width). The last conv of the first decoder stage is the classifier ``predictor`` (3x3, K
+    outputs, no BN), as conv1_1_D in SegNet-Tutorial. No skip features cross from encoder to decoder.
 
     Input ``features["image"]`` (N, 3, H, W), H and W multiples of 32 -> logits (N, K, H, W).
     """
