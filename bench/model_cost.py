@@ -5,7 +5,8 @@ inference time, and peak memory (CUDA allocator on GPU, process peak RSS on CPU)
     python bench/model_cost.py --config-file configs/hardshapes/deeplabv3plus_R18_os8_bs8_600it.yaml \
         --batch 8 --size 128 128 --iters 20 --json output/bench/model_cost.json
 
-Prints a table and writes JSON. Timings are medians over ``--iters`` steps after ``--warmup``.
+Prints a table and writes JSON. Timings are medians over ``--iters`` steps after ``--warmup``;
+``--iters 0`` skips them (parameters and FLOPs only, e.g. full-size models at 512x1024 on CPU).
 """
 
 import argparse
@@ -35,6 +36,9 @@ def _sync(device):
 
 
 def _median_time(fn, iters, warmup, device):
+    """Median wall time of ``fn`` over ``iters`` calls after ``warmup``; None for ``iters`` 0."""
+    if iters == 0:
+        return None
     for _ in range(warmup):
         fn()
     times = []

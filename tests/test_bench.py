@@ -187,3 +187,18 @@ def test_semisup_runs_the_arms_from_one_config_and_reports_cost(tmp_path):
     for row in ("class / group", "SupOnly", "U2PL+HL - SupOnly", "mIoU", "cost / SupOnly"):
         assert row in proc.stdout
     assert (out / "semisup.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("stem", ["enet_bs8_600it", "segnet_VGG16BNw16_bs8_600it"])
+def test_model_cost_counts_flops_only_with_zero_iters(stem):
+    """``--iters 0``: parameters and FLOPs, no timings; fvcore traces the models that unpool with
+    stored indices (their unpool sizes must stay plain ints under tracing)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("model_cost", REPO / "bench" / "model_cost.py")
+    model_cost = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model_cost)
+    cfg_file = str(REPO / "configs" / "hardshapes" / f"{stem}.yaml")
+    res = model_cost.measure(cfg_file, batch=1, size=(64, 64), iters=0)
+    assert res["train_step_s"] is None and res["inference_s_per_image"] is None
+    assert res["gflops_per_image"] > 0

@@ -1,8 +1,13 @@
 """Backbones. Importing this package registers them in detectron2's BACKBONE_REGISTRY."""
 
+from .identity import IdentityBackbone, build_identity_backbone  # noqa: F401
 from .resnet_dilated import (  # noqa: F401
     DilatedBasicBlock,
     DilatedResNet,
     build_resnet_dilated_backbone,
     make_resnet_dilated,
 )
+from .resnet_hdc import build_resnet_hdc_backbone, make_resnet_hdc  # noqa: F401
+from .torchvision_weights import resnet_from_torchvision, vgg16_from_torchvision  # noqa: F401
+from .unet import UNetEncoder, build_unet_encoder_backbone  # noqa: F401
+from .vgg import VGG16Backbone, build_vgg16_backbone  # noqa: F401

@@ -27,3 +27,11 @@ from .u2pl_deeplabv3plus_head import U2PLDeepLabV3PlusHead
 from .pspnet_head import PSPNetHead
 from .fcn_head import FCNHead, build_aux_head
 from .hardness_head import HardnessHead
+from .fcn_skip_head import FCNSkipHead
+from .unet_head import UNetHead
+from .segnet_head import SegNetHead
+from .enet_head import ENetHead
+from .gcn_head import GCNHead
+from .duc_head import DUCHead
+from .upernet_head import UPerNetHead
+from .deeplabv3_head import DeepLabV3PerPixelHead

@@ -45,3 +45,26 @@ def init_predictor(conv: nn.Conv2d, std: float) -> None:
     nn.init.normal_(conv.weight, 0.0, std)
     if conv.bias is not None:
         nn.init.constant_(conv.bias, 0.0)
+
+
+def loss_args_from_config(cfg) -> dict:
+    """The class count and loss arguments every per-pixel head reads from ``MODEL.SEM_SEG_HEAD``
+    (``NUM_CLASSES``, the losses of :func:`loss_spec_from_config`, ``LOSS_WEIGHT``,
+    ``IGNORE_VALUE``)."""
+    h = cfg.MODEL.SEM_SEG_HEAD
+    return {
+        "num_classes": h.NUM_CLASSES,
+        "loss_type": loss_spec_from_config(cfg),
+        "loss_weight": h.LOSS_WEIGHT,
+        "ignore_value": h.IGNORE_VALUE,
+    }
+
+
+def check_in_features(head_name: str, in_features, input_shape) -> None:
+    """Raise a ValueError naming the missing backbone features and the config key to fix."""
+    missing = [f for f in in_features if f not in input_shape]
+    if missing:
+        raise ValueError(
+            f"{head_name} reads {list(in_features)} but the backbone gives {sorted(input_shape)}; "
+            f"missing {missing}: fix MODEL.SEM_SEG_HEAD.IN_FEATURES or the backbone's OUT_FEATURES."
+        )
