@@ -41,3 +41,11 @@ def add_cac_config(cfg):
     cfg.MODEL.CAC.PROJ_CHANNELS = 256
     # Kernel of the weight branch's first conv (the head's kernel_size: 1 in the HRNet configs).
     cfg.MODEL.CAC.WEIGHT_KERNEL_SIZE = 1
+
+
+# The Cityscapes class weights of the official CAC configs (``class_weight`` of the decode head's
+# CrossEntropyLoss), train ids 0..18; for MODEL.SEM_SEG_LOSS.<CE or OHEM>.CLASS_WEIGHTS.
+CITYSCAPES_CLASS_WEIGHTS = [
+    0.8373, 0.9180, 0.8660, 1.0345, 1.0166, 0.9969, 0.9754, 1.0489, 0.8786, 1.0023,
+    0.9539, 0.9843, 1.1116, 0.9037, 1.0865, 1.0955, 1.0865, 1.1529, 1.0507,
+]  # fmt: skip

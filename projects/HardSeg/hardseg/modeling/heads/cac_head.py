@@ -332,14 +332,13 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         with the OHEM kept mask of the main logits when the loss has one."""
         inner = innermost_head(self.seg)
         loss = inner.loss
-        extra = select_loss_inputs(loss, loss_inputs)
+        terms = loss.terms if isinstance(loss, WeightedSumLoss) else [("", 1.0, loss)]
         up = inner.upsample(weight_logits)
-        if hasattr(loss, "kept_mask"):
-            with torch.no_grad():
-                kept = loss.kept_mask(inner.upsample(logits.detach()), targets)
-            value = loss(up, targets, kept=kept, **extra)
-        else:
-            value = loss(up, targets, **extra)
-        if isinstance(loss, WeightedSumLoss):
-            value = sum(value.values())
-        return value * (inner.loss_weight * self.weight_loss_weight)
+        total = 0.0
+        for _, weight, term in terms:
+            extra = select_loss_inputs(term, loss_inputs)
+            if hasattr(term, "kept_mask"):  # OHEM: the pixels the main head's loss keeps
+                with torch.no_grad():
+                    extra["kept"] = term.kept_mask(inner.upsample(logits.detach()), targets)
+            total = total + weight * term(up, targets, **extra)
+        return total * (inner.loss_weight * self.weight_loss_weight)
