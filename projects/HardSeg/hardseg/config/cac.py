@@ -43,6 +43,16 @@ def add_cac_config(cfg):
     cfg.MODEL.CAC.WEIGHT_KERNEL_SIZE = 1
 
 
+def add_ocr_config(cfg):
+    """Add ``MODEL.OCR.*`` (``HRNetOCRHead``)."""
+    cfg.MODEL.OCR = CN()
+    # Channels of stage 2's pixel features and of the object-context attention's keys.
+    cfg.MODEL.OCR.CHANNELS = 512
+    cfg.MODEL.OCR.KEY_CHANNELS = 256
+    # Weight of the stage-1 (FCN) loss "loss_sem_seg_stage1".
+    cfg.MODEL.OCR.STAGE1_LOSS_WEIGHT = 0.4
+
+
 # The Cityscapes class weights of the official CAC configs (``class_weight`` of the decode head's
 # CrossEntropyLoss), train ids 0..18; for MODEL.SEM_SEG_LOSS.<CE or OHEM>.CLASS_WEIGHTS.
 CITYSCAPES_CLASS_WEIGHTS = [

@@ -26,4 +26,6 @@ from .deeplabv3plus_head import DeepLabV3PlusPerPixelHead
 from .pspnet_head import PSPNetHead
 from .fcn_head import FCNHead, build_aux_head
 from .hardness_head import HardnessHead
+from .hrnet_fcn_head import HRNetFCNHead
+from .ocr_head import HRNetOCRHead
 from .cac_head import ConfidenceAwareContrastiveHead

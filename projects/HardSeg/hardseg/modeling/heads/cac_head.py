@@ -182,9 +182,16 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         self.seg = head
         self.cac_input = cac_input
         self.proj = ProjectionHead(channels[cac_input], proj_channels, norm)
-        self.weight_branch = WeightBranch(
-            channels[cac_input], num_classes, weight_kernel_size, norm
-        )
+        # A head may bring its own weight branch (OCRNet: a complete second stage 2).
+        own_branch = getattr(head, "cac_weight_branch", None)
+        self.branch_reads_dict = own_branch is not None
+        if own_branch is not None:
+            self.weight_branch = own_branch(num_classes)
+        else:
+            self.weight_branch = WeightBranch(
+                channels[cac_input], num_classes, weight_kernel_size, norm
+            )
+        self.wants_head_features = True  # HardSegmentor passes layers()' features to losses()
         self.loss_weight = float(loss_weight)
         self.weight_loss_weight = float(weight_loss_weight)
         self.warmup_iters = int(warmup_iters)
@@ -307,9 +314,14 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         kwargs = {"loss_inputs": loss_inputs, "features": features}
         if pixel_weights is not None:
             kwargs["pixel_weights"] = pixel_weights
+        if getattr(self.seg, "wants_head_features", False):
+            kwargs["head_features"] = head_features
         losses = dict(self.seg.losses(logits, targets, **kwargs))
 
-        weight_logits = self.weight_branch(x.detach())
+        if self.branch_reads_dict:
+            weight_logits = self.weight_branch({k: v.detach() for k, v in head_features.items()})
+        else:
+            weight_logits = self.weight_branch(x.detach())
         losses["loss_sem_seg_weight"] = self._weight_branch_loss(
             logits, weight_logits, targets, loss_inputs
         )
