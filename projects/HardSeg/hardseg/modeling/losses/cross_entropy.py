@@ -26,10 +26,10 @@ __all__ = [
 def _class_weight_tensor(class_weights: Optional[Sequence[float]]) -> Optional[torch.Tensor]:
     if class_weights is None or len(class_weights) == 0:
         return None
-    w = torch.as_tensor(list(class_weights), dtype=torch.float32)
-    if (w < 0).any():
-        raise ValueError(f"class_weights must be non-negative, got {list(class_weights)}.")
-    return w
+    values = [float(v) for v in class_weights]
+    if any(v < 0 for v in values):  # checked on the list: the model may be built on "meta"
+        raise ValueError(f"class_weights must be non-negative, got {values}.")
+    return torch.tensor(values, dtype=torch.float32)
 
 
 def _check_num_classes(weights: Optional[torch.Tensor], logits: torch.Tensor, what: str):
