@@ -5,8 +5,15 @@ from detectron2.config import LazyCall as L
 from hardseg.modeling.heads import ConfidenceAwareContrastiveHead
 
 
-def add_cac(model, num_classes, loss_weight=0.4, weight_loss_weight=1.5, warmup_iters=0,
-            norm="SyncBN", **options):
+def add_cac(
+    model,
+    num_classes,
+    loss_weight=0.4,
+    weight_loss_weight=1.5,
+    warmup_iters=0,
+    norm="SyncBN",
+    **options
+):
     """Replace ``model.sem_seg_head`` by ``ConfidenceAwareContrastiveHead(head=<it>, ...)``; the
     arguments are MODEL.CAC.* (LOSS_WEIGHT, WEIGHT_LOSS_WEIGHT, WARMUP_ITERS, ...)."""
     model.sem_seg_head = L(ConfidenceAwareContrastiveHead)(
