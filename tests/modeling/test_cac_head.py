@@ -141,5 +141,7 @@ def test_bad_heads_and_losses_name_the_key():
         _model("MODEL.SEM_SEG_HEAD.LOSS_TYPE", "dice")
     with pytest.raises(ValueError, match="MODEL.CAC.INPUT_FEATURE"):
         _model("MODEL.CAC.INPUT_FEATURE", "res5")
+    with pytest.raises(ValueError, match="MODEL.META_ARCHITECTURE"):
+        _model("MODEL.META_ARCHITECTURE", "HardMaskFormer")
     with pytest.raises(ValueError, match="MODEL.CAC.CLASS_MEAN"):
         _model("MODEL.CAC.CLASS_MEAN", "mean")

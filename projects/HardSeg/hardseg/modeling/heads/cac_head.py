@@ -214,6 +214,13 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         c = cfg.MODEL.CAC
         if c.HEAD_NAME == cls.__name__:
             raise ValueError("MODEL.CAC.HEAD_NAME must name the wrapped head, not the CAC head.")
+        if cfg.MODEL.META_ARCHITECTURE == "HardMaskFormer":
+            raise ValueError(
+                "MODEL.SEM_SEG_HEAD.NAME='ConfidenceAwareContrastiveHead' with "
+                "MODEL.META_ARCHITECTURE='HardMaskFormer': mask classification has no CAC adapter "
+                "in HardSeg (docs/methods/cac.md §8); use a per-pixel meta-architecture "
+                "('HardSegmentor')."
+            )
         build = SEM_SEG_HEADS_REGISTRY.get(c.HEAD_NAME)
         if not hasattr(build, "layers"):
             raise ValueError(
