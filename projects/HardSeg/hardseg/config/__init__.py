@@ -4,8 +4,9 @@ Config functions only add keys with their defaults; each key has a comment sayin
 and which values it takes. ``add_hardseg_config`` is the one entry point the tools call.
 """
 
-from .backbone import add_backbone_config
+from .backbone import add_backbone_config, add_hrnet_config
 from .base import add_base_config
+from .cac import add_cac_config, add_ocr_config
 from .checkpoint import add_checkpoint_config
 from .classic import add_classic_config
 from .evaluation import add_evaluation_config
@@ -33,3 +34,6 @@ def add_hardseg_config(cfg):
     add_semisup_config(cfg)
     add_checkpoint_config(cfg)
     add_classic_config(cfg)
+    add_cac_config(cfg)
+    add_hrnet_config(cfg)
+    add_ocr_config(cfg)

@@ -1,6 +1,17 @@
 """HardSeg's keys of the dilated ResNet backbone (``build_resnet_dilated_backbone``)."""
 
 
+def add_hrnet_config(cfg):
+    """Add ``MODEL.HRNET.*`` (``build_hrnet_backbone``)."""
+    from detectron2.config import CfgNode as CN
+
+    cfg.MODEL.HRNET = CN()
+    # HRNetV2 width W: 18, 32 or 48 (branch widths W, 2W, 4W, 8W; outputs hr1..hr4).
+    cfg.MODEL.HRNET.WIDTH = 48
+    # Norm of every HRNet layer; "" = MODEL.RESNETS.NORM.
+    cfg.MODEL.HRNET.NORM = ""
+
+
 def add_backbone_config(cfg):
     """Add ``MODEL.RESNETS.CONTRACT_DILATION`` and ``MODEL.RESNETS.SIZE_DIVISIBILITY``."""
     # ResNet option for mmseg's ResNetV1c "contract_dilation": the first block of a dilated stage

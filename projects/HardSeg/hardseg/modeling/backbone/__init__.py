@@ -11,3 +11,4 @@ from .resnet_hdc import build_resnet_hdc_backbone, make_resnet_hdc  # noqa: F401
 from .torchvision_weights import resnet_from_torchvision, vgg16_from_torchvision  # noqa: F401
 from .unet import UNetEncoder, build_unet_encoder_backbone  # noqa: F401
 from .vgg import VGG16Backbone, build_vgg16_backbone  # noqa: F401
+from .hrnet import HRNet, build_hrnet_backbone  # noqa: F401

@@ -35,3 +35,6 @@ from .gcn_head import GCNHead
 from .duc_head import DUCHead
 from .upernet_head import UPerNetHead
 from .deeplabv3_head import DeepLabV3PerPixelHead
+from .hrnet_fcn_head import HRNetFCNHead
+from .ocr_head import HRNetOCRHead
+from .cac_head import ConfidenceAwareContrastiveHead

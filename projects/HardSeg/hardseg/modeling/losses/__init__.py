@@ -10,6 +10,7 @@ from .build import (
     loss_spec_from_config,
     registered_losses,
 )
+from .cac import cac_loss, cac_sample_counts
 from .cross_entropy import (
     DistancePenalizedCrossEntropy,
     OhemCrossEntropy,

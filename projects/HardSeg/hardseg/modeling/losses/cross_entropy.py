@@ -26,10 +26,10 @@ __all__ = [
 def _class_weight_tensor(class_weights: Optional[Sequence[float]]) -> Optional[torch.Tensor]:
     if class_weights is None or len(class_weights) == 0:
         return None
-    w = torch.as_tensor(list(class_weights), dtype=torch.float32)
-    if (w < 0).any():
-        raise ValueError(f"class_weights must be non-negative, got {list(class_weights)}.")
-    return w
+    values = [float(v) for v in class_weights]
+    if any(v < 0 for v in values):  # checked on the list: the model may be built on "meta"
+        raise ValueError(f"class_weights must be non-negative, got {values}.")
+    return torch.tensor(values, dtype=torch.float32)
 
 
 def _check_num_classes(weights: Optional[torch.Tensor], logits: torch.Tensor, what: str):
@@ -115,6 +115,7 @@ class PixelCrossEntropy(nn.Module):
 
 
 OHEM_NORMALIZERS = ("kept", "all_pixels")
+OHEM_SELECTIONS = ("u2pl", "mmseg")
 
 
 class OhemCrossEntropy(nn.Module):
@@ -131,9 +132,18 @@ class OhemCrossEntropy(nn.Module):
     ``L = sum_{i kept} l_i / Z`` with ``Z`` = the number of kept pixels (``normalize="kept"``,
     U2PL) or N*H*W (``normalize="all_pixels"``, mmseg's OHEM sampler + CE scale).
 
+    ``selection="mmseg"`` is mmseg 0.28's ``OHEMPixelSampler`` instead (docs/methods/cac.md
+    §4.1): sort the valid ``q`` ascending, ``t = max(thresh, q_sorted[min(K, N_v - 1)]``
+    (0-based: the (K+1)-th smallest; 0 when no pixel is valid), keep valid pixels with
+    ``q_i < t`` (strictly), with no "keep everything" shortcut.
+
+    ``class_weights`` (one per class; empty: all 1) scale each pixel's loss by ``w_{y_i}``, not
+    renormalised (mmseg's ``class_weight``). ``forward``/``pixel_loss`` take an optional
+    precomputed ``kept`` mask (CAC's weight branch uses the main head's mask).
+
     Defaults: ``thresh=0.7``, ``min_kept=100000``, ``min_kept_per_image=False`` (U2PL counts
-    per batch; mmseg per image), ``normalize="kept"``. ``thresh=1`` gives plain CE; ``thresh=0``
-    keeps the ``min_kept`` largest losses. Ignored pixels are never kept.
+    per batch; mmseg per image), ``normalize="kept"``, ``selection="u2pl"``. ``thresh=1`` gives
+    plain CE; ``thresh=0`` keeps the ``min_kept`` largest losses. Ignored pixels are never kept.
     """
 
     def __init__(
@@ -143,10 +153,17 @@ class OhemCrossEntropy(nn.Module):
         min_kept: int = 100000,
         min_kept_per_image: bool = False,
         normalize: str = "kept",
+        selection: str = "u2pl",
+        class_weights: Optional[Sequence[float]] = None,
     ):
         super().__init__()
         if normalize not in OHEM_NORMALIZERS:
             raise ValueError(f"OHEM normalize={normalize!r}; expected one of {OHEM_NORMALIZERS}.")
+        if selection not in OHEM_SELECTIONS:
+            raise ValueError(
+                f"MODEL.SEM_SEG_LOSS.OHEM_CROSS_ENTROPY.SELECTION={selection!r}; expected one of "
+                f"{OHEM_SELECTIONS}."
+            )
         if min_kept < 0:
             raise ValueError(f"OHEM min_kept must be >= 0, got {min_kept}.")
         self.ignore_value = ignore_value
@@ -154,6 +171,8 @@ class OhemCrossEntropy(nn.Module):
         self.min_kept = int(min_kept)
         self.min_kept_per_image = bool(min_kept_per_image)
         self.normalize = normalize
+        self.selection = selection
+        self.register_buffer("class_weights", _class_weight_tensor(class_weights), persistent=False)
 
     @torch.no_grad()
     def kept_mask(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -162,6 +181,10 @@ class OhemCrossEntropy(nn.Module):
         q = gt_log_prob(logits, targets, self.ignore_value).exp()
         k = self.min_kept * (targets.shape[0] if self.min_kept_per_image else 1)
         n_valid = int(valid.sum())
+        if self.selection == "mmseg":
+            ranked = torch.sort(q[valid].float()).values
+            floor = ranked[min(k, n_valid - 1)].item() if n_valid else 0.0
+            return valid & (q < max(self.thresh, floor))
         if n_valid <= k:
             return valid
         t = self.thresh
@@ -170,13 +193,23 @@ class OhemCrossEntropy(nn.Module):
             t = max(t, kth)
         return valid & (q <= t)
 
-    def pixel_loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """(N, H, W): ``l_i`` at kept pixels, 0 elsewhere (its sum over ``Z`` is the loss)."""
-        return -gt_log_prob(logits, targets, self.ignore_value) * self.kept_mask(logits, targets)
+    def pixel_loss(self, logits: torch.Tensor, targets: torch.Tensor, kept=None) -> torch.Tensor:
+        """(N, H, W): ``w_{y_i} l_i`` at kept pixels, 0 elsewhere (its sum over ``Z`` is the
+        loss)."""
+        if kept is None:
+            kept = self.kept_mask(logits, targets)
+        loss = -gt_log_prob(logits, targets, self.ignore_value) * kept
+        if self.class_weights is not None:
+            _check_num_classes(self.class_weights, logits, "OHEM class_weights")
+            valid = targets != self.ignore_value
+            w = self.class_weights.to(loss.dtype)[torch.where(valid, targets, 0)]
+            loss = loss * w
+        return loss
 
-    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        kept = self.kept_mask(logits, targets)
-        total = (-gt_log_prob(logits, targets, self.ignore_value) * kept).sum()
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor, kept=None) -> torch.Tensor:
+        if kept is None:
+            kept = self.kept_mask(logits, targets)
+        total = self.pixel_loss(logits, targets, kept=kept).sum()
         if self.normalize == "kept":
             return total / kept.sum().clamp(min=1)
         return total / max(targets.numel(), 1)

@@ -101,9 +101,15 @@ class HardSegmentor(SemanticSegmentor):
             batched_inputs, getattr(head, "required_loss_inputs", ()), size, self.device
         )
         features = self.backbone(images)
-        losses = head.losses(
-            head.layers(features), targets, features=features, loss_inputs=loss_inputs
-        )
+        if getattr(head, "wants_head_features", False):  # CAC, OCRNet: reuse layers()' taps
+            logits, taps = head.layers(features, return_features=True)
+            losses = head.losses(
+                logits, targets, features=features, loss_inputs=loss_inputs, head_features=taps
+            )
+        else:
+            losses = head.losses(
+                head.layers(features), targets, features=features, loss_inputs=loss_inputs
+            )
         if self.aux_head is not None:
             aux = self.aux_head.losses(self.aux_head.layers(features), targets, features=features)
             losses["loss_aux"] = aux["loss_sem_seg"]
