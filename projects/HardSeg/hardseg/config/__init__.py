@@ -7,6 +7,7 @@ and which values it takes. ``add_hardseg_config`` is the one entry point the too
 from .backbone import add_backbone_config
 from .base import add_base_config
 from .checkpoint import add_checkpoint_config
+from .efficient import add_efficient_config
 from .evaluation import add_evaluation_config
 from .hardness import add_hardness_config
 from .heads import add_aux_head_config, add_pspnet_fcn_config
@@ -31,3 +32,4 @@ def add_hardseg_config(cfg):
     add_solver_config(cfg)
     add_semisup_config(cfg)
     add_checkpoint_config(cfg)
+    add_efficient_config(cfg)

@@ -6,3 +6,4 @@ from .resnet_dilated import (  # noqa: F401
     build_resnet_dilated_backbone,
     make_resnet_dilated,
 )
+from .mit import MIT_VARIANTS, MixVisionTransformer, build_mit_backbone  # noqa: F401

@@ -1,0 +1,5 @@
+"""Converters from the official releases' checkpoints of the efficient architectures to HardSeg
+state dicts (``tools/convert_efficient_checkpoint.py`` is their command line)."""
+
+from .mapping import UnmatchedKeysError, apply_rules
+from .mit import convert_mit
