@@ -21,6 +21,31 @@ def add_mit_config(cfg):
     cfg.MODEL.MIT.OUT_FEATURES = ["res2", "res3", "res4", "res5"]
 
 
+def add_mscan_config(cfg):
+    """Add ``MODEL.MSCAN.*`` (SegNeXt's encoder) and the LightHamHead keys."""
+    cfg.MODEL.MSCAN = CN()
+    # Published size "t", "s", "b", "l" (official SegNeXt configs).
+    cfg.MODEL.MSCAN.VARIANT = "t"
+    # Overrides of the variant's per-stage widths and depths (empty: the variant's).
+    cfg.MODEL.MSCAN.EMBED_DIMS = []
+    cfg.MODEL.MSCAN.DEPTHS = []
+    cfg.MODEL.MSCAN.MLP_RATIOS = [8, 8, 4, 4]
+    # Stochastic depth of the last block; -1: the variant's (0.1, L 0.3).
+    cfg.MODEL.MSCAN.DROP_PATH_RATE = -1.0
+    # Norm of the convolutional parts ("SyncBN" officially; falls back to BN on one CPU process).
+    cfg.MODEL.MSCAN.NORM = "SyncBN"
+    cfg.MODEL.MSCAN.OUT_FEATURES = ["res2", "res3", "res4", "res5"]
+    # LightHamHead: channels of the Hamburger (squeeze output), NMF rank (16 for T/S, 64 for
+    # B/L), multiplicative-update steps in training / evaluation, GroupNorm groups. The output
+    # width is MODEL.SEM_SEG_HEAD.CHANNELS.
+    cfg.MODEL.SEM_SEG_HEAD.HAM_CHANNELS = 256
+    cfg.MODEL.SEM_SEG_HEAD.HAM_RANK = 16
+    cfg.MODEL.SEM_SEG_HEAD.HAM_TRAIN_STEPS = 6
+    cfg.MODEL.SEM_SEG_HEAD.HAM_EVAL_STEPS = 7
+    cfg.MODEL.SEM_SEG_HEAD.GN_GROUPS = 32
+
+
 def add_efficient_config(cfg):
-    """Add the keys of every efficient backbone."""
+    """Add the keys of every efficient backbone and head."""
     add_mit_config(cfg)
+    add_mscan_config(cfg)

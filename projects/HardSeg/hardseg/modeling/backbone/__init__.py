@@ -7,3 +7,4 @@ from .resnet_dilated import (  # noqa: F401
     make_resnet_dilated,
 )
 from .mit import MIT_VARIANTS, MixVisionTransformer, build_mit_backbone  # noqa: F401
+from .mscan import MSCAN, MSCAN_VARIANTS, build_mscan_backbone  # noqa: F401

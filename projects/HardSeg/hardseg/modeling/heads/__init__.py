@@ -27,3 +27,4 @@ from .pspnet_head import PSPNetHead
 from .fcn_head import FCNHead, build_aux_head
 from .hardness_head import HardnessHead
 from .segformer_head import SegFormerHead
+from .ham_head import LightHamHead
