@@ -22,9 +22,14 @@ sys.path.insert(
     0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "projects", "HardSeg")
 )
 from hardseg.checkpoint import CheckpointLoadError, atomic_write, load_checkpoint_file  # noqa: E402
-from hardseg.weights import UnmatchedKeysError, convert_mit, convert_mscan  # noqa: E402
+from hardseg.weights import (
+    UnmatchedKeysError,
+    convert_mit,
+    convert_mscan,
+    convert_stdc,
+)  # noqa: E402
 
-CONVERTERS = {"mit": convert_mit, "mscan": convert_mscan}
+CONVERTERS = {"mit": convert_mit, "mscan": convert_mscan, "stdc": convert_stdc}
 
 
 def read_state_dict(path):

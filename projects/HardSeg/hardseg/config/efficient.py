@@ -49,3 +49,23 @@ def add_efficient_config(cfg):
     """Add the keys of every efficient backbone and head."""
     add_mit_config(cfg)
     add_mscan_config(cfg)
+    add_stdc_config(cfg)
+
+
+def add_stdc_config(cfg):
+    """Add ``MODEL.STDC.*`` (STDC encoders) and the STDCHead keys."""
+    cfg.MODEL.STDC = CN()
+    # "stdc1" (STDCNet813: 2/2/2 modules per stage) or "stdc2" (STDCNet1446: 4/5/3).
+    cfg.MODEL.STDC.VARIANT = "stdc1"
+    # Width of res2 (res3..res5: 4, 8, 16 times it) and convs per STDC module.
+    cfg.MODEL.STDC.BASE = 64
+    cfg.MODEL.STDC.NUM_CONVS = 4
+    cfg.MODEL.STDC.NORM = "SyncBN"
+    cfg.MODEL.STDC.OUT_FEATURES = ["res3", "res4", "res5"]
+    # STDCHead: context-path width (ARM outputs), fusion width, width of the auxiliary/detail
+    # branches, and the weights of the auxiliary losses and of the detail loss (BCE + Dice).
+    cfg.MODEL.SEM_SEG_HEAD.STDC_CONTEXT_CHANNELS = 128
+    cfg.MODEL.SEM_SEG_HEAD.STDC_FUSE_CHANNELS = 256
+    cfg.MODEL.SEM_SEG_HEAD.STDC_AUX_CHANNELS = 64
+    cfg.MODEL.SEM_SEG_HEAD.STDC_AUX_WEIGHT = 1.0
+    cfg.MODEL.SEM_SEG_HEAD.STDC_DETAIL_WEIGHT = 1.0

@@ -4,3 +4,4 @@ state dicts (``tools/convert_efficient_checkpoint.py`` is their command line).""
 from .mapping import UnmatchedKeysError, apply_rules
 from .mit import convert_mit
 from .mscan import convert_mscan
+from .stdc import convert_stdc

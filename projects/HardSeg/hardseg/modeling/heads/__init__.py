@@ -28,3 +28,4 @@ from .fcn_head import FCNHead, build_aux_head
 from .hardness_head import HardnessHead
 from .segformer_head import SegFormerHead
 from .ham_head import LightHamHead
+from .stdc_head import STDCHead
