@@ -4,9 +4,9 @@
     python tools/convert_efficient_checkpoint.py mit --input mit_b2.pth --output mit_b2_hardseg.pth \
         --check-config configs/cityscapes/semantic-segmentation/segformer_B2_1024_bs8_160k.yaml
 
-Architectures: ``mit`` (NVlabs/SegFormer ImageNet encoders and segmentation models, mmseg's MiT
-port; see ``hardseg/weights/mit.py`` for the key mapping). Files are read with HardSeg's safe
-loader (no code from the file runs). Keys that no rule maps are an error naming them. With
+Architectures: ``mit`` (NVlabs/SegFormer and mmseg's MiT), ``mscan`` (SegNeXt), ``stdc``
+(STDC-Seg), ``topformer``; the key mappings are documented in ``hardseg/weights/<arch>.py``. Files are read
+with HardSeg's safe loader (no code from the file runs). Keys that no rule maps are an error naming them. With
 ``--check-config`` the config's model must accept the result: every converted key must exist
 with the same shape, and for a full segmentation checkpoint no model key may be missing (an
 ImageNet encoder fills only ``backbone.*``).
@@ -22,21 +22,27 @@ sys.path.insert(
     0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "projects", "HardSeg")
 )
 from hardseg.checkpoint import CheckpointLoadError, atomic_write, load_checkpoint_file  # noqa: E402
-from hardseg.weights import (
+from hardseg.weights import (  # noqa: E402
     UnmatchedKeysError,
     convert_mit,
     convert_mscan,
     convert_stdc,
-)  # noqa: E402
+    convert_topformer,
+)
 
-CONVERTERS = {"mit": convert_mit, "mscan": convert_mscan, "stdc": convert_stdc}
+CONVERTERS = {
+    "mit": convert_mit,
+    "mscan": convert_mscan,
+    "stdc": convert_stdc,
+    "topformer": convert_topformer,
+}
 
 
 def read_state_dict(path):
     ckpt = load_checkpoint_file(path)
     if not isinstance(ckpt, dict):
         raise CheckpointLoadError(f"{path}: holds a {type(ckpt).__name__}; expected a dict.")
-    for key in ("state_dict", "model"):
+    for key in ("state_dict_ema", "state_dict", "model"):
         if isinstance(ckpt.get(key), dict):
             return ckpt[key]
     return ckpt

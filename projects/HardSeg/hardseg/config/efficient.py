@@ -50,6 +50,7 @@ def add_efficient_config(cfg):
     add_mit_config(cfg)
     add_mscan_config(cfg)
     add_stdc_config(cfg)
+    add_topformer_config(cfg)
 
 
 def add_stdc_config(cfg):
@@ -69,3 +70,19 @@ def add_stdc_config(cfg):
     cfg.MODEL.SEM_SEG_HEAD.STDC_AUX_CHANNELS = 64
     cfg.MODEL.SEM_SEG_HEAD.STDC_AUX_WEIGHT = 1.0
     cfg.MODEL.SEM_SEG_HEAD.STDC_DETAIL_WEIGHT = 1.0
+
+
+def add_topformer_config(cfg):
+    """Add ``MODEL.TOPFORMER.*`` and the SimpleSumHead key."""
+    cfg.MODEL.TOPFORMER = CN()
+    # Published size "t", "s", "b" (official local_configs/topformer/topformer_*.py).
+    cfg.MODEL.TOPFORMER.VARIANT = "t"
+    # Width of the injected maps; 0: the variant's (128 / 192 / 256).
+    cfg.MODEL.TOPFORMER.OUT_CHANNELS = 0
+    # Transformer blocks of the semantics extractor, and their stochastic depth.
+    cfg.MODEL.TOPFORMER.DEPTH = 4
+    cfg.MODEL.TOPFORMER.DROP_PATH_RATE = 0.1
+    cfg.MODEL.TOPFORMER.NORM = "SyncBN"
+    cfg.MODEL.TOPFORMER.OUT_FEATURES = ["res3", "res4", "res5"]
+    # SimpleSumHead: depthwise 1x1 fuse conv (TopFormer-T's head).
+    cfg.MODEL.SEM_SEG_HEAD.DEPTHWISE_FUSE = False

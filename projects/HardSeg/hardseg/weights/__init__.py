@@ -5,3 +5,4 @@ from .mapping import UnmatchedKeysError, apply_rules
 from .mit import convert_mit
 from .mscan import convert_mscan
 from .stdc import convert_stdc
+from .topformer import convert_topformer

@@ -29,3 +29,4 @@ from .hardness_head import HardnessHead
 from .segformer_head import SegFormerHead
 from .ham_head import LightHamHead
 from .stdc_head import STDCHead
+from .simple_head import SimpleSumHead
