@@ -51,6 +51,7 @@ def add_efficient_config(cfg):
     add_mscan_config(cfg)
     add_stdc_config(cfg)
     add_topformer_config(cfg)
+    add_regseg_config(cfg)
 
 
 def add_stdc_config(cfg):
@@ -86,3 +87,10 @@ def add_topformer_config(cfg):
     cfg.MODEL.TOPFORMER.OUT_FEATURES = ["res3", "res4", "res5"]
     # SimpleSumHead: depthwise 1x1 fuse conv (TopFormer-T's head).
     cfg.MODEL.SEM_SEG_HEAD.DEPTHWISE_FUSE = False
+
+
+def add_regseg_config(cfg):
+    """Add ``MODEL.REGSEG.*`` (RegSeg's exp48 body)."""
+    cfg.MODEL.REGSEG = CN()
+    cfg.MODEL.REGSEG.NORM = "SyncBN"
+    cfg.MODEL.REGSEG.OUT_FEATURES = ["res2", "res3", "res4"]

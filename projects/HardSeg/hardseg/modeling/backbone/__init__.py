@@ -10,3 +10,4 @@ from .mit import MIT_VARIANTS, MixVisionTransformer, build_mit_backbone  # noqa:
 from .mscan import MSCAN, MSCAN_VARIANTS, build_mscan_backbone  # noqa: F401
 from .stdc import STDC_VARIANTS, STDCNet, build_stdc_backbone  # noqa: F401
 from .topformer import TOPFORMER_VARIANTS, TopFormer, build_topformer_backbone  # noqa: F401
+from .regseg import RegSegBody, build_regseg_backbone  # noqa: F401

@@ -30,3 +30,4 @@ from .segformer_head import SegFormerHead
 from .ham_head import LightHamHead
 from .stdc_head import STDCHead
 from .simple_head import SimpleSumHead
+from .regseg_head import RegSegHead
