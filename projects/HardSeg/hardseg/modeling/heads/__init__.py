@@ -31,3 +31,4 @@ from .ham_head import LightHamHead
 from .stdc_head import STDCHead
 from .simple_head import SimpleSumHead
 from .regseg_head import RegSegHead
+from .sfnet_head import SFNetHead
