@@ -194,3 +194,30 @@ def test_command_line_converts_a_file(tmp_path):
         "--check-config", config,
     )  # fmt: skip
     assert "sem_seg_head.predictor.weight" in torch.load(out, weights_only=True)["model"]
+
+
+def test_u2pl_trains_over_segformer():
+    """U2PL's student and teacher as the toy SegFormer; the embedding head reads the all-MLP head's
+    concatenated levels ("decoder_concat")."""
+    cfg = tiny_cfg(
+        "MODEL.BACKBONE.NAME", "build_mit_backbone",
+        "MODEL.MIT.EMBED_DIMS", [8, 16, 24, 32], "MODEL.MIT.NUM_HEADS", [1, 2, 3, 4],
+        "MODEL.MIT.DEPTHS", [1, 1, 1, 1],
+        "MODEL.SEM_SEG_HEAD.NAME", "SegFormerHead",
+        "MODEL.SEM_SEG_HEAD.IN_FEATURES", ["res2", "res3", "res4", "res5"],
+        "MODEL.SEM_SEG_HEAD.CONVS_DIM", 16, "MODEL.SEM_SEG_HEAD.NORM", "BN",
+        "MODEL.SEMISUP.SUP_ONLY_EPOCHS", 0,
+        config="hardshapes/u2pl_deeplabv3plus_R18_instant_test_1-16.yaml",
+    )  # fmt: skip
+    model = build_model(cfg)
+    assert model.student.rep_head[0].in_channels == 64  # 4 levels x 16
+    model.train()
+    batch = {
+        "labeled": random_batch(2, 64, 64, seed=0, num_classes=7),
+        "unlabeled": random_batch(2, 64, 64, seed=100, with_labels=False),
+    }
+    with EventStorage(0):
+        losses = model(batch)
+    assert {"loss_sem_seg", "loss_sem_seg_unsup", "loss_contrast"} <= set(losses)
+    sum(losses.values()).backward()
+    assert model.student.segmentor.backbone.block1[0].attn.q.weight.grad.abs().sum() > 0
