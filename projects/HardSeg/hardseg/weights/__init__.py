@@ -6,3 +6,12 @@ from .mit import convert_mit
 from .mscan import convert_mscan
 from .stdc import convert_stdc
 from .topformer import convert_topformer
+
+__all__ = [
+    "UnmatchedKeysError",
+    "apply_rules",
+    "convert_mit",
+    "convert_mscan",
+    "convert_stdc",
+    "convert_topformer",
+]
