@@ -221,3 +221,17 @@ def test_u2pl_trains_over_segformer():
     assert {"loss_sem_seg", "loss_sem_seg_unsup", "loss_contrast"} <= set(losses)
     sum(losses.values()).backward()
     assert model.student.segmentor.backbone.block1[0].attn.q.weight.grad.abs().sum() > 0
+
+
+def test_sliding_window_inference_covers_the_image():
+    """The Cityscapes configs' TEST.MODE slide, at toy size: 48x48 windows at stride 32 over a
+    70x90 image (padded to 96x96) give logits at the input size."""
+    cfg = tiny_cfg(
+        "TEST.MODE", "slide", "TEST.SLIDE.CROP_SIZE", (48, 48), "TEST.SLIDE.STRIDE", (32, 32),
+        config=TINY,
+    )  # fmt: skip
+    model = build_model(cfg).eval()
+    assert model.inference_config.mode == "slide"
+    with torch.no_grad():
+        out = model(random_batch(n=1, h=70, w=90, with_labels=False))
+    assert out[0]["sem_seg"].shape == (7, 70, 90) and torch.isfinite(out[0]["sem_seg"]).all()
