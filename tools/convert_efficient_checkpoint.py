@@ -4,8 +4,8 @@
     python tools/convert_efficient_checkpoint.py mit --input mit_b2.pth --output mit_b2_hardseg.pth \
         --check-config configs/cityscapes/semantic-segmentation/segformer_B2_1024_bs8_160k.yaml
 
-Architectures: ``mit`` (NVlabs/SegFormer and mmseg's MiT), ``mscan`` (SegNeXt), ``stdc``
-(STDC-Seg), ``topformer``; the key mappings are documented in ``hardseg/weights/<arch>.py``. Files are read
+Architectures: ``mit`` (NVlabs/SegFormer and mmseg's MiT), ``mscan`` (SegNeXt), ``regseg``,
+``stdc`` (STDC-Seg), ``topformer``; the key mappings are documented in ``hardseg/weights/<arch>.py``. Files are read
 with HardSeg's safe loader (no code from the file runs). Keys that no rule maps are an error naming them. With
 ``--check-config`` the config's model must accept the result: every converted key must exist
 with the same shape, and for a full segmentation checkpoint no model key may be missing (an
@@ -26,6 +26,7 @@ from hardseg.weights import (  # noqa: E402
     UnmatchedKeysError,
     convert_mit,
     convert_mscan,
+    convert_regseg,
     convert_stdc,
     convert_topformer,
 )
@@ -33,6 +34,7 @@ from hardseg.weights import (  # noqa: E402
 CONVERTERS = {
     "mit": convert_mit,
     "mscan": convert_mscan,
+    "regseg": convert_regseg,
     "stdc": convert_stdc,
     "topformer": convert_topformer,
 }

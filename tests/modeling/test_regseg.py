@@ -1,15 +1,21 @@
 """RegSeg: the exp48_decoder26 size against the paper, the split dilated conv, a toy training step
-(plain and with HL)."""
+(plain and with HL), and the converter of the official checkpoints."""
+
+import json
+from collections import OrderedDict
+from pathlib import Path
 
 import pytest
 import torch
 
-from detectron2.modeling import build_model
+from detectron2.modeling import META_ARCH_REGISTRY, build_model
 from detectron2.utils.events import EventStorage
 
 from hardseg.modeling.backbone import RegSegBody
 from hardseg.modeling.backbone.regseg import SplitDilatedConv
 from hardseg.modeling.heads import RegSegHead
+from hardseg.weights import UnmatchedKeysError, convert_regseg
+from hardseg.weights.mapping import check_against
 from tests.common import random_batch, tiny_cfg
 
 TINY = "hardshapes/regseg_exp48_bs8_600it.yaml"
@@ -52,3 +58,30 @@ def test_regseg_trains_and_infers(hl):
     with torch.no_grad():
         out = model(random_batch(n=1, h=70, w=90, with_labels=False))
     assert out[0]["sem_seg"].shape == (7, 70, 90)
+
+
+def test_official_checkpoint_converts_strictly():
+    """Keys and shapes written from RegSeg's blocks.py / model.py (exp48_decoder26, 19 classes;
+    tests/modeling/fixtures/regseg_exp48_official_cityscapes_keys.json)."""
+    data = json.loads(
+        (
+            Path(__file__).parent / "fixtures" / "regseg_exp48_official_cityscapes_keys.json"
+        ).read_text()
+    )
+    official = OrderedDict(
+        (k, torch.full(s, float(i)) if s else torch.tensor(i))
+        for i, (k, s) in enumerate(data["keys"].items())
+    )
+    converted, dropped = convert_regseg(official)
+    assert dropped == []
+    cfg = tiny_cfg(config="cityscapes/semantic-segmentation/regseg_exp48_768_bs8_372k.yaml")
+    with torch.device("meta"):
+        model = META_ARCH_REGISTRY.get(cfg.MODEL.META_ARCHITECTURE)(cfg)
+    check_against(converted, model)
+    assert torch.equal(
+        converted["backbone.stage16.7.conv2.convs.1.weight"],
+        official["body.stage16.7.conv2.convs.1.weight"],
+    )
+    official["decoder.extra.weight"] = torch.zeros(1)
+    with pytest.raises(UnmatchedKeysError, match="decoder.extra.weight"):
+        convert_regseg(official)

@@ -4,6 +4,7 @@ state dicts (``tools/convert_efficient_checkpoint.py`` is their command line).""
 from .mapping import UnmatchedKeysError, apply_rules
 from .mit import convert_mit
 from .mscan import convert_mscan
+from .regseg import convert_regseg
 from .stdc import convert_stdc
 from .topformer import convert_topformer
 
@@ -12,6 +13,7 @@ __all__ = [
     "apply_rules",
     "convert_mit",
     "convert_mscan",
+    "convert_regseg",
     "convert_stdc",
     "convert_topformer",
 ]
