@@ -16,9 +16,11 @@ import resource
 import statistics
 import sys
 import time
+from math import prod
 
 import torch
 from fvcore.nn import FlopCountAnalysis, parameter_count
+from fvcore.nn.jit_handles import get_shape
 from tabulate import tabulate
 
 from detectron2.modeling import build_model
@@ -51,6 +53,21 @@ def _median_time(fn, iters, warmup, device):
     return statistics.median(times)
 
 
+def sdpa_flop_jit(inputs, outputs):
+    """fvcore handle of ``aten::scaled_dot_product_attention`` (MiT's attention), which fvcore
+    does not count: q k^T and attn v, one multiply-add per flop as fvcore counts matmuls:
+    2 * N * heads * L_q * L_k * d."""
+    q, k = get_shape(inputs[0]), get_shape(inputs[1])
+    return 2 * prod(q[:-1]) * k[-2] * q[-1]
+
+
+def count_flops(model, inputs):
+    """fvcore FlopCountAnalysis of ``model(*inputs)`` with :func:`sdpa_flop_jit`, warnings off."""
+    counter = FlopCountAnalysis(model, inputs)
+    counter.set_op_handle("aten::scaled_dot_product_attention", sdpa_flop_jit)
+    return counter.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+
+
 def measure(config_file, opts=(), batch=2, size=(128, 128), iters=10, warmup=2, flops=True):
     """Build the config's model and measure it in this process: parameters, fvcore GFLOPs per
     image (``flops``; None without), median training-step and inference times, peak memory."""
@@ -80,9 +97,7 @@ def measure(config_file, opts=(), batch=2, size=(128, 128), iters=10, warmup=2, 
         infer = _median_time(lambda: model([{"image": data[0]["image"]}]), iters, warmup, device)
         gflops = None
         if flops:
-            counter = FlopCountAnalysis(model, ([{"image": data[0]["image"]}],))
-            counter.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-            gflops = counter.total() / 1e9
+            gflops = count_flops(model, ([{"image": data[0]["image"]}],)).total() / 1e9
     if device.type == "cuda":
         peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
         peak_kind = "CUDA max allocated"

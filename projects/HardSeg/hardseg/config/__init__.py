@@ -9,6 +9,7 @@ from .base import add_base_config
 from .cac import add_cac_config, add_ocr_config
 from .checkpoint import add_checkpoint_config
 from .classic import add_classic_config
+from .efficient import add_efficient_config
 from .evaluation import add_evaluation_config
 from .hardness import add_hardness_config
 from .heads import add_aux_head_config, add_pspnet_fcn_config
@@ -37,3 +38,4 @@ def add_hardseg_config(cfg):
     add_cac_config(cfg)
     add_hrnet_config(cfg)
     add_ocr_config(cfg)
+    add_efficient_config(cfg)

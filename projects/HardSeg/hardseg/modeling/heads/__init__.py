@@ -38,3 +38,9 @@ from .deeplabv3_head import DeepLabV3PerPixelHead
 from .hrnet_fcn_head import HRNetFCNHead
 from .ocr_head import HRNetOCRHead
 from .cac_head import ConfidenceAwareContrastiveHead
+from .segformer_head import SegFormerHead
+from .ham_head import LightHamHead
+from .stdc_head import STDCHead
+from .simple_head import SimpleSumHead
+from .regseg_head import RegSegHead
+from .sfnet_head import SFNetHead
