@@ -26,3 +26,4 @@ from .deeplabv3plus_head import DeepLabV3PlusPerPixelHead
 from .pspnet_head import PSPNetHead
 from .fcn_head import FCNHead, build_aux_head
 from .hardness_head import HardnessHead
+from .aspp_v2_head import ASPPV2Head
