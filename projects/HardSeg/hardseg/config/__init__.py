@@ -15,6 +15,7 @@ from .losses import add_losses_config
 from .maskformer import add_maskformer_config
 from .semisup import add_semisup_config
 from .solver import add_solver_config
+from .uda import add_uda_config
 
 
 def add_hardseg_config(cfg):
@@ -31,3 +32,4 @@ def add_hardseg_config(cfg):
     add_solver_config(cfg)
     add_semisup_config(cfg)
     add_checkpoint_config(cfg)
+    add_uda_config(cfg)

@@ -1,6 +1,5 @@
 """Unsupervised domain adaptation parts (HIAST: docs/methods/hiast.md)."""
 
-from .hpla import HPLASampler, class_weights, donor_pool, hard_classes, paste_hard_pixels
 from .bn import freeze_bn_affine_
 from .ias import IASThresholds, ias_batch_thresholds
 from .losses import consistency_loss, entropy_loss, kld_to_uniform, pseudo_label_ce

@@ -25,7 +25,7 @@ def ias_batch_thresholds(
     gets psi[c] = theta[c] (up to the float32 storage of psi).
 
     Args:
-        conf, pred: (N, H, W) max softmax probability and its class.
+        conf, pred: max softmax probability and its class of every pixel of the batch.
         theta: (K,) running thresholds before this batch.
     """
     psi = np.ones(len(theta), dtype=np.float32)
@@ -77,29 +77,42 @@ class IASThresholds:
         """Update theta with one batch and return its thresholds-after-update.
 
         Args:
-            conf, pred: (N, H, W) float max probability and int argmax class.
+            conf, pred: float max probability and int argmax class of the batch's pixels (any
+                shape, the same for both).
         """
         psi = ias_batch_thresholds(conf, pred, self.theta, self.alpha, self.gamma)
         self.theta = self.beta * self.theta + (1.0 - self.beta) * psi
         self.theta[self.theta >= 1.0] = self.clip
         return self.theta.copy()
 
-    def label(
-        self, conf: np.ndarray, pred: np.ndarray, names: Optional[List[str]] = None
-    ) -> np.ndarray:
-        """One batch: :meth:`update`, then the uint8 pseudo-labels (N, H, W) (255 where
-        ``conf < theta[pred]``), and the statistics updated with them."""
-        pred = pred.astype(np.int64)
-        theta = self.update(conf, pred)
-        labels = pred.copy()
-        labels[conf < theta[pred]] = IGNORE
-        self._update_stats(conf, labels, names)
-        return labels.astype(np.uint8)
+    def label(self, confs, preds, names: Optional[List[str]] = None) -> List[np.ndarray]:
+        """One batch of images (sizes may differ): :meth:`update` with all their pixels, then
+        each image's uint8 pseudo-label (255 where ``conf < theta[pred]``), and the statistics
+        updated with the batch.
 
-    def _update_stats(self, conf, labels, names) -> None:
+        Args:
+            confs, preds: sequences of (H_i, W_i) maps (or (N, H, W) arrays).
+            names: the images' names, for ``samples_with_class``.
+        """
+        confs = [np.asarray(c) for c in confs]
+        preds = [np.asarray(p).astype(np.int64) for p in preds]
+        theta = self.update(
+            np.concatenate([c.ravel() for c in confs]), np.concatenate([p.ravel() for p in preds])
+        )
+        labels = []
+        for conf, pred in zip(confs, preds):
+            label = pred.copy()
+            label[conf < theta[pred]] = IGNORE
+            labels.append(label)
+        self._update_stats(confs, labels, names)
+        return [label.astype(np.uint8) for label in labels]
+
+    def _update_stats(self, confs, labels, names) -> None:
         m = self.mean_momentum
+        conf = np.concatenate([c.ravel() for c in confs])
+        flat = np.concatenate([lab.ravel() for lab in labels])
         for c in range(self.num_classes):
-            kept = labels == c
+            kept = flat == c
             n = int(kept.sum())
             self.pixel_counts[c] += n
             if n == 0:
