@@ -10,7 +10,14 @@ def add_uda_config(cfg):
     # BatchNorm weight/bias not trained while running statistics still update (§10 #2).
     cfg.MODEL.UDA.FREEZE_BN_AFFINE = False
     h = cfg.MODEL.UDA.HIAST = CN()
-    h.EMA_DECAY = 0.999  # teacher <- m * teacher + (1 - m) * student, buffers copied (§7)
+    h.EMA_DECAY = 0.999
+    # Backbone LR of rounds 1, 2, ... (SOLVER.BASE_LR = this / SOLVER.BACKBONE_MULTIPLIER), read
+    # by tools/run_self_training.py; the number of entries is the number of rounds.
+    h.ROUND_LRS = [
+        3e-6,
+        2e-6,
+        1e-6,
+    ]  # teacher <- m * teacher + (1 - m) * student, buffers copied (§7)
     # IAS (§4): initial threshold, alpha, beta, gamma, reset value of a threshold reaching 1,
     # momentum of the per-class mean confidence.
     h.IAS = CN()

@@ -6,7 +6,8 @@ sample (hardseg/data/resumable_loader.py): every sample's draws depend on (seed,
 position), never on the worker or rank that maps it.
 """
 
-from typing import List, Sequence, Tuple
+import logging
+from typing import Sequence, Tuple
 
 import numpy as np
 import torch
@@ -20,6 +21,8 @@ from ..image_io import read_image, read_label_array
 from ..pseudo_labels import label_path, load_stats
 
 __all__ = ["TwoViewTargetMapper", "weak_view", "strong_view", "STRONG_OPS"]
+
+logger = logging.getLogger(__name__)
 
 STRONG_OPS = (
     "color_jitter",
@@ -136,6 +139,12 @@ class TwoViewTargetMapper:
                 drop_fraction=drop_fraction,
                 excluded=excluded_classes,
             )
+            if len(self.sampler.hard) == 0:
+                logger.warning(
+                    f"{pseudo_label_dir}: no pseudo-labelled pixel of any allowed class; HPLA "
+                    "has nothing to paste this round."
+                )
+                self.sampler = None
         self.crop = (list(crop_height_range), crop_aspect, list(output_size))
         self.strong = (strong_num_ops, strong_op_prob)
         self.image_format = image_format
