@@ -3,6 +3,7 @@
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
 SOURCE = "hardshapes/uda/deeplabv2_R18_source_only_tiny.yaml"
+WARMUP = "hardshapes/uda/adaptsegnet_deeplabv2_R18_warmup_tiny.yaml"
 ROUND = "hardshapes/uda/hiast_deeplabv2_R18_round_tiny.yaml"
 TINY_TARGET = "hardshapes_shifted_sem_seg_train_first16"
 

@@ -9,6 +9,14 @@ def add_uda_config(cfg):
     cfg.MODEL.UDA = CN()
     # BatchNorm weight/bias not trained while running statistics still update (§10 #2).
     cfg.MODEL.UDA.FREEZE_BN_AFFINE = False
+    # Stage 1, AdaptSegNet warm-up (§3): source CE + LAMBDA x adversarial loss on the target's
+    # softmax; LOSS "mse" (least squares) or "bce" (with logits); the discriminator's own Adam.
+    a = cfg.MODEL.UDA.ADV = CN()
+    a.LAMBDA = 0.05
+    a.LOSS = "mse"
+    a.D_LR = 1e-4
+    a.D_BETAS = [0.9, 0.99]
+    a.D_CHANNELS = 64
     h = cfg.MODEL.UDA.HIAST = CN()
     h.EMA_DECAY = 0.999
     # Backbone LR of rounds 1, 2, ... (SOLVER.BASE_LR = this / SOLVER.BACKBONE_MULTIPLIER), read

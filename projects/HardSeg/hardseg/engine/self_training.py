@@ -5,7 +5,7 @@ Round r labels the target with G_r (the last stage's model for r = 1, the EMA te
 r−1 afterwards) and starts its student from the last stage's model (r = 1) or the student of
 round r−1. Layout under ``out``::
 
-    stage0/ stage1/                   training runs (model_final.pth)
+    stage0/ stage1/                   training runs (model_final.pth; stage1/segmentor.pth)
     round<r>/pseudo/                  labels + stats.json
     round<r>/train/                   the round's run (its config.yaml records its inputs)
     round<r>/student.pth teacher.pth  the round's final branches as plain per-pixel models
@@ -28,7 +28,7 @@ from ..checkpoint import atomic_write, load_checkpoint_file
 from .defaults import setup_cfg
 from .pseudo_labels import generate_pseudo_labels
 
-__all__ = ["run_chain", "export_branches"]
+__all__ = ["run_chain", "export_branches", "export_per_pixel"]
 
 logger = logging.getLogger(__name__)
 STATE = "chain_state.json"
@@ -61,18 +61,22 @@ def train_stage(config_file: str, opts: Sequence[str], resume: bool) -> str:
     return os.path.join(cfg.OUTPUT_DIR, "model_final.pth")
 
 
-def export_branches(checkpoint: str, out_dir: str) -> None:
-    """A HIAST checkpoint -> ``student.pth`` and ``teacher.pth`` in ``out_dir``, each
-    ``{"model": per-pixel state dict}`` (loaded with HardSeg's safe loader)."""
+def export_per_pixel(checkpoint: str, prefix: str, path: str) -> str:
+    """The ``prefix`` part of a checkpoint's model (e.g. "student.", "segmentor.") saved at
+    ``path`` as a plain per-pixel model ``{"model": state dict}`` (read with HardSeg's safe
+    loader)."""
     model = load_checkpoint_file(checkpoint)["model"]
+    sd = {k[len(prefix) :]: v for k, v in model.items() if k.startswith(prefix)}
+    if not sd:
+        raise ValueError(f"{checkpoint}: no {prefix}* keys to export.")
+    atomic_write(path, lambda f: torch.save({"model": sd}, f))
+    return path
+
+
+def export_branches(checkpoint: str, out_dir: str) -> None:
+    """A HIAST round's checkpoint -> ``student.pth`` and ``teacher.pth`` in ``out_dir``."""
     for branch in ("student", "teacher"):
-        prefix = branch + "."
-        sd = {k[len(prefix) :]: v for k, v in model.items() if k.startswith(prefix)}
-        if not sd:
-            raise ValueError(f"{checkpoint}: no {prefix}* keys; is it a HIAST round's checkpoint?")
-        atomic_write(
-            os.path.join(out_dir, f"{branch}.pth"), lambda f, sd=sd: torch.save({"model": sd}, f)
-        )
+        export_per_pixel(checkpoint, branch + ".", os.path.join(out_dir, f"{branch}.pth"))
 
 
 def run_chain(
@@ -96,12 +100,15 @@ def run_chain(
     stages = [("stage0", source_config)] + ([("stage1", warmup_config)] if warmup_config else [])
     model = ""
     for i, (name, config) in enumerate(stages):
-        final = os.path.join(out, name, "model_final.pth")
+        # stage 1's checkpoint holds the discriminator too: its segmentor is exported
+        final = os.path.join(out, name, "model_final.pth" if i == 0 else "segmentor.pth")
         if name not in done:
             stage_opts = ["OUTPUT_DIR", os.path.join(out, name)]
             if i > 0:
                 stage_opts += ["MODEL.WEIGHTS", model]
-            train_stage(config, [*opts, *stage_opts], resume=True)
+            trained = train_stage(config, [*opts, *stage_opts], resume=True)
+            if i > 0:
+                export_per_pixel(trained, "segmentor.", final)
             _mark_done(out, done, name)
         model = final
         if stop_after == name:

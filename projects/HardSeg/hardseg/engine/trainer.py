@@ -87,6 +87,8 @@ class Trainer(DefaultTrainer):
         model = self.build_model(cfg)
         optimizer = self.build_optimizer(cfg, model)
         data_loader = self.build_train_loader(cfg)
+        # a model's own optimizers (AdaptSegNet's discriminator) are saved and resumed too
+        extra = model.checkpointables() if hasattr(model, "checkpointables") else {}
         model = create_ddp_model(model, broadcast_buffers=False)
         trainer_cls = AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer
         self._trainer = trainer_cls(model, data_loader, optimizer)
@@ -94,7 +96,12 @@ class Trainer(DefaultTrainer):
         self.data_state = DataLoaderState(data_loader)
         self.rng = RNGState()
         self.checkpointer = HardSegCheckpointer(
-            model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self), rng=self.rng, data=self.data_state
+            model,
+            cfg.OUTPUT_DIR,
+            trainer=weakref.proxy(self),
+            rng=self.rng,
+            data=self.data_state,
+            **extra,
         )
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER

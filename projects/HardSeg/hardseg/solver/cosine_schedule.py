@@ -15,7 +15,8 @@ def cosine_lr(base_lr: float, t: int, t_max: int, eta_min: float) -> float:
     return eta_min + (base_lr - eta_min) * (1.0 + math.cos(math.pi * t / t_max)) / 2.0
 
 
-class SharedFloorCosineLR(torch.optim.lr_scheduler.LRScheduler):
+# detectron2 v0.6 checkpoints a scheduler only if it is a `_LRScheduler`
+class SharedFloorCosineLR(torch.optim.lr_scheduler._LRScheduler):
     """Each group goes from its own initial LR to the same ``eta_min`` over ``t_max`` steps.
 
     The official HIAST optimizer sets eta_min = 1e-3 x the backbone LR for all groups, so the

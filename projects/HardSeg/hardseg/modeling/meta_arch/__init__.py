@@ -4,3 +4,4 @@ from .teacher_student import TeacherStudent, build_per_pixel_model, build_studen
 from .u2pl import U2PL
 from .u2pl_config import U2PLConfig
 from .hiast import HIAST
+from .adaptsegnet import AdaptSegNetWarmup
