@@ -12,7 +12,6 @@ from hardseg.modeling.uda import FCDiscriminator
 from .common import WARMUP
 
 
-
 def test_fc_discriminator_layout():
     d = FCDiscriminator(19)
     convs = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]

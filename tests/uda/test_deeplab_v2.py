@@ -3,6 +3,8 @@ half-frozen BN (docs/methods/hiast.md §8)."""
 
 import unittest
 
+import pytest
+
 import torch
 import torchvision
 
@@ -82,3 +84,34 @@ class TestDeepLabV2(unittest.TestCase):
         self.assertFalse(bn.weight.requires_grad)
         self.assertIsNone(bn.weight.grad)
         self.assertIsNotNone(backbone.stem.conv1.weight.grad)
+
+
+def test_official_hiast_keys_convert_to_hardseg_model(tmp_path):
+    """Key list generated from the official DeepLab_V2 definition (torchvision ResNet-101 as
+    ``backbone``, ``aspp.conv2d_list.{0..3}`` 2048 -> 19, ``representation.0`` 2048 -> 256),
+    wrapped by DDP; converted, it loads strictly into the GTA5 -> Cityscapes config's model."""
+    from detectron2.modeling import META_ARCH_REGISTRY
+
+    from hardseg.modeling.uda.official_keys import convert_official_deeplab_v2, unwrap_state_dict
+    from tests.common import tiny_cfg
+
+    with torch.device("meta"):
+        tv = torchvision.models.resnet101()
+    official = {f"module.backbone.{k}": v for k, v in tv.state_dict().items()}
+    for i in range(4):
+        official[f"module.aspp.conv2d_list.{i}.weight"] = torch.empty(19, 2048, 3, 3, device="meta")
+        official[f"module.aspp.conv2d_list.{i}.bias"] = torch.empty(19, device="meta")
+    official["module.representation.0.weight"] = torch.empty(256, 2048, 1, 1, device="meta")
+    official["module.representation.0.bias"] = torch.empty(256, device="meta")
+    converted = convert_official_deeplab_v2(unwrap_state_dict({"state_dict": official}))
+    cfg = tiny_cfg(
+        config="uda/gta5_cityscapes/hiast_source_only_deeplabv2_R101_gta5_cityscapes.yaml"
+    )
+    with torch.device("meta"):
+        model = META_ARCH_REGISTRY.get(cfg.MODEL.META_ARCHITECTURE)(cfg)
+    expected = model.state_dict()
+    assert set(converted) == set(expected)
+    for k in expected:
+        assert converted[k].shape == expected[k].shape, k
+    with pytest.raises(ValueError, match="'decoder.weight'"):
+        convert_official_deeplab_v2({"decoder.weight": torch.zeros(1)})

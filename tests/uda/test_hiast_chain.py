@@ -30,7 +30,9 @@ def test_chain_end_to_end_and_resume_at_round_boundary(tmp_path):
     final = _chain(tmp_path / "a")
     with open(tmp_path / "a" / "chain_state.json") as f:
         done = json.load(f)["done"]
-    assert done == ["stage0", "stage1"] + [s for r in (1, 2, 3) for s in (f"round{r}_labels", f"round{r}")]
+    assert done == ["stage0", "stage1"] + [
+        s for r in (1, 2, 3) for s in (f"round{r}_labels", f"round{r}")
+    ]
     # each round's config records its inputs: round 2 starts from round 1's student and labels
     # were made by round 1's teacher
     with open(tmp_path / "a" / "round2" / "train" / "config.yaml") as f:
