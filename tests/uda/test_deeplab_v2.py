@@ -115,3 +115,26 @@ def test_official_hiast_keys_convert_to_hardseg_model(tmp_path):
         assert converted[k].shape == expected[k].shape, k
     with pytest.raises(ValueError, match="'decoder.weight'"):
         convert_official_deeplab_v2({"decoder.weight": torch.zeros(1)})
+
+
+def test_deeplab_v2_trains_and_infers_as_a_per_pixel_model():
+    """The head contract in a HardSegmentor: the loss of the upsampled logits, inference at the
+    input size, BN affine frozen by the trainer's MODEL.UDA.FREEZE_BN_AFFINE."""
+    from detectron2.utils.events import EventStorage
+
+    from hardseg.engine import Trainer
+    from tests.common import random_batch, tiny_cfg
+
+    torch.manual_seed(0)
+    model = Trainer.build_model(
+        tiny_cfg(config="hardshapes/uda/deeplabv2_R18_source_only_tiny.yaml")
+    )
+    assert not model.backbone.stem.conv1.norm.weight.requires_grad
+    model.train()
+    with EventStorage():
+        losses = model(random_batch(n=2, h=64, w=64, num_classes=7))
+    assert set(losses) == {"loss_sem_seg"} and losses["loss_sem_seg"].item() > 0
+    model.eval()
+    with torch.no_grad():
+        out = model(random_batch(n=1, h=64, w=64, with_labels=False))
+    assert out[0]["sem_seg"].shape == (7, 64, 64)
