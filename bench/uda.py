@@ -52,7 +52,7 @@ def run_chain(seed, iters, out, opts):
     miou = {}
     for key, sub, _ in STAGES:
         with open(os.path.join(out, sub, "inference", DATASET, "sem_seg_metrics.json")) as f:
-            miou[key] = json.load(f)["mIoU"]
+            miou[key] = json.load(f)["sem_seg"]["mIoU"]
     return miou
 
 
