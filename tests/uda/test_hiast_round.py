@@ -160,3 +160,27 @@ def test_generate_pseudo_labels_processes_agree(tmp_path):
         ).read_bytes()
     with open(tmp_path / "p1" / "stats.json") as f:
         assert json.load(f)["seed"] == 3
+
+
+def test_round_resumes_exactly_mid_round(tmp_path):
+    """The target stream's position, the teacher and the RNG come back with --resume: a round
+    stopped after its checkpoint of iteration 1 ends with the uninterrupted run's weights."""
+    from hardseg.checkpoint import load_checkpoint_file
+    from hardseg.engine.self_training import train_stage
+    from hardseg.model_zoo import get_config_file
+
+    pseudo, name, _ = _pseudo_dir(tmp_path)
+
+    def run(out, resume=False):
+        opts = ["OUTPUT_DIR", str(out), "DATASETS.TEST", "()", "DATASETS.TRAIN", f"('{name}',)"]
+        opts += ["DATASETS.PSEUDO_LABEL_DIR", pseudo, "SOLVER.MAX_ITER", "4"]
+        opts += ["SOLVER.CHECKPOINT_PERIOD", "2", "MODEL.UDA.HIAST.HPLA.NUM_HARD_CLASSES", "1"]
+        return load_checkpoint_file(train_stage(get_config_file(ROUND), opts, resume=resume))
+
+    a = run(tmp_path / "a")
+    assert a["data"]["stream"] == "target"
+    run(tmp_path / "b")
+    (tmp_path / "b" / "last_checkpoint").write_text("model_0000001.pth")
+    b = run(tmp_path / "b", resume=True)
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
