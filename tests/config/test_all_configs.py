@@ -46,9 +46,14 @@ def _output_classes(model):
     outputs of a mask-classification model's ``class_embed`` less the no-object class."""
     if isinstance(model, TeacherStudent):
         return _output_classes(model.per_pixel_model(model.student))
+    if isinstance(getattr(model, "segmentor", None), torch.nn.Module):  # AdaptSegNetWarmup
+        return _output_classes(model.segmentor)
     head = getattr(model, "sem_seg_head", None)
     head = getattr(head, "seg", head)  # HardnessHead wraps the decode head
     predictor = getattr(head, "predictor", None)
+    branches = getattr(head, "branches", None)  # ASPPV2Head: summed parallel classifiers
+    if predictor is None and isinstance(branches, torch.nn.ModuleList):
+        predictor = branches[0]
     if isinstance(predictor, torch.nn.Conv2d):
         return predictor.out_channels
     class_embeds = [m for n, m in model.named_modules() if n.endswith("class_embed")]

@@ -18,6 +18,7 @@ from .losses import add_losses_config
 from .maskformer import add_maskformer_config
 from .semisup import add_semisup_config
 from .solver import add_solver_config
+from .uda import add_uda_config
 
 
 def add_hardseg_config(cfg):
@@ -39,3 +40,4 @@ def add_hardseg_config(cfg):
     add_hrnet_config(cfg)
     add_ocr_config(cfg)
     add_efficient_config(cfg)
+    add_uda_config(cfg)

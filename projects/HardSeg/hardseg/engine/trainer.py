@@ -21,10 +21,16 @@ from ..checkpoint import (
     keep_scheduler_settings,
     scheduler_settings,
 )
-from ..data.mappers import MaskFormerSemanticDatasetMapper, SemanticDatasetMapper
+from ..data.mappers import (
+    MaskFormerSemanticDatasetMapper,
+    SemanticDatasetMapper,
+    TwoViewTargetMapper,
+)
 from ..evaluation import build_sem_seg_evaluator, format_sem_seg_table, save_results_json
 from ..evaluation.class_count import check_cfg_num_classes
+from ..modeling.uda import freeze_bn_affine_
 from ..solver import build_optimizer
+from ..solver.cosine_schedule import SharedFloorCosineLR
 from ..data.resumable_loader import build_resumable_train_loader
 from ..data.semisup_loader import build_semisup_train_loader
 from .data_state import DataLoaderState
@@ -37,6 +43,8 @@ __all__ = ["Trainer", "create_ddp_model", "evaluate_and_report"]
 MAPPERS = {
     "semantic": SemanticDatasetMapper,
     "mask_former_semantic": MaskFormerSemanticDatasetMapper,
+    # HIAST rounds: pseudo-labels of DATASETS.PSEUDO_LABEL_DIR, HPLA, weak + strong views
+    "two_view_target": lambda cfg, is_train: TwoViewTargetMapper.from_cfg(cfg),
 }
 
 
@@ -79,6 +87,8 @@ class Trainer(DefaultTrainer):
         model = self.build_model(cfg)
         optimizer = self.build_optimizer(cfg, model)
         data_loader = self.build_train_loader(cfg)
+        # a model's own optimizers (AdaptSegNet's discriminator) are saved and resumed too
+        extra = model.checkpointables() if hasattr(model, "checkpointables") else {}
         model = create_ddp_model(model, broadcast_buffers=False)
         trainer_cls = AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer
         self._trainer = trainer_cls(model, data_loader, optimizer)
@@ -86,7 +96,12 @@ class Trainer(DefaultTrainer):
         self.data_state = DataLoaderState(data_loader)
         self.rng = RNGState()
         self.checkpointer = HardSegCheckpointer(
-            model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self), rng=self.rng, data=self.data_state
+            model,
+            cfg.OUTPUT_DIR,
+            trainer=weakref.proxy(self),
+            rng=self.rng,
+            data=self.data_state,
+            **extra,
         )
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER
@@ -120,6 +135,13 @@ class Trainer(DefaultTrainer):
         return add_rng_gather_hook(ret, self.rng, self.cfg.SOLVER.CHECKPOINT_PERIOD, self.max_iter)
 
     @classmethod
+    def build_model(cls, cfg):
+        model = super().build_model(cfg)
+        if cfg.MODEL.UDA.FREEZE_BN_AFFINE:  # HIAST's DeepLab-v2: docs/methods/hiast.md §10 #2
+            freeze_bn_affine_(model)
+        return model
+
+    @classmethod
     def build_optimizer(cls, cfg, model):
         # SGD as detectron2 builds it, or AdamW / backbone LR multiplier / full-model clipping.
         return build_optimizer(cfg, model)
@@ -134,6 +156,8 @@ class Trainer(DefaultTrainer):
         mapper = MAPPERS[name](cfg, is_train=True)
         if cfg.DATASETS.TRAIN_UNLABELED:  # semi-supervised: {"labeled": [...], "unlabeled": [...]}
             return build_semisup_train_loader(cfg, mapper)
+        if name == "two_view_target":  # HIAST: the pseudo-labelled target domain
+            return build_resumable_train_loader(cfg, mapper, stream="target")
         return build_resumable_train_loader(cfg, mapper)
 
     @classmethod
@@ -156,7 +180,12 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_lr_scheduler(cls, cfg, optimizer):
-        # detectron2.projects.deeplab's builder: WarmupPolyLR, or the core schedules by name.
+        # detectron2.projects.deeplab's builder: WarmupPolyLR, or the core schedules by name;
+        # "SharedFloorCosineLR": HIAST's cosine with one floor for every group.
+        s = cfg.SOLVER
+        if s.LR_SCHEDULER_NAME == "SharedFloorCosineLR":
+            eta_min = s.COSINE_ETA_MIN_FACTOR * s.BASE_LR * s.BACKBONE_MULTIPLIER
+            return SharedFloorCosineLR(optimizer, s.COSINE_T_MAX or s.MAX_ITER, eta_min)
         return build_lr_scheduler(cfg, optimizer)
 
     @classmethod

@@ -93,10 +93,12 @@ def make_optimizer(
     name = name.upper()
     if name == "ADAMW":
         cls, kwargs = torch.optim.AdamW, {}
+    elif name == "ADAM":  # L2 weight decay added to the gradient (HIAST's optimizer)
+        cls, kwargs = torch.optim.Adam, {}
     elif name == "SGD":
         cls, kwargs = torch.optim.SGD, {"momentum": momentum, "nesterov": nesterov}
     else:
-        raise ValueError(f"SOLVER.OPTIMIZER={name!r}; expected 'SGD' or 'ADAMW'.")
+        raise ValueError(f"SOLVER.OPTIMIZER={name!r}; expected 'SGD', 'ADAM' or 'ADAMW'.")
     if full_model_clip_value > 0:
         cls = with_full_model_clipping(cls, full_model_clip_value, norm_type)
     return cls(params, lr=lr, weight_decay=weight_decay, **kwargs)

@@ -5,3 +5,4 @@ from .semantic_mapper import (
     check_label_map,
     read_label_map,
 )
+from .two_view_mapper import TwoViewTargetMapper

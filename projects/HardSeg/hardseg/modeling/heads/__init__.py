@@ -44,3 +44,4 @@ from .stdc_head import STDCHead
 from .simple_head import SimpleSumHead
 from .regseg_head import RegSegHead
 from .sfnet_head import SFNetHead
+from .aspp_v2_head import ASPPV2Head
