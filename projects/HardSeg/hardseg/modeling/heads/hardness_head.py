@@ -163,6 +163,10 @@ class HardnessHead(nn.Module):
         """The decode head's ``layers`` (logits (N, K, h, w), and its features if asked)."""
         return self.seg.layers(features, return_features=return_features)
 
+    def upsample(self, predictions: torch.Tensor, size=None) -> torch.Tensor:
+        """The decode head's ``upsample`` (logits to (H, W), or by its stride)."""
+        return self.seg.upsample(predictions, size)
+
     def hardness_logits(self, features: Dict[str, torch.Tensor], size) -> torch.Tensor:
         """HL logits z (N, H, W) float32 at ``size`` = (H, W), from detached ``features``."""
         z = self.hl.layers({k: v.detach() for k, v in features.items()})

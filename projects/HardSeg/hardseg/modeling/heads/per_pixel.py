@@ -16,6 +16,18 @@ from ..losses import (
 
 LossInputs = Optional[Dict[str, torch.Tensor]]
 
+# How the plain (unweighted) loss is averaged: "valid" (detectron2: mean over the pixels that are
+# not ignored) or "all" (mmseg 0.x's CrossEntropyLoss, avg_non_ignore=False: the per-pixel loss,
+# 0 at ignored pixels, summed and divided by every pixel of the padded batch).
+LOSS_NORMALIZERS = ("valid", "all")
+
+
+def check_loss_normalizer(value: str, key: str = "MODEL.SEM_SEG_HEAD.LOSS_NORMALIZER") -> str:
+    """``value`` if it is one of :data:`LOSS_NORMALIZERS`, else a ValueError naming ``key``."""
+    if value not in LOSS_NORMALIZERS:
+        raise ValueError(f"{key}={value!r}; expected one of {LOSS_NORMALIZERS}.")
+    return value
+
 
 class PerPixelLossMixin:
     """Gives a head :meth:`upsample`, :meth:`pixel_loss` and :meth:`losses` from four attributes
@@ -35,7 +47,12 @@ class PerPixelLossMixin:
     Shapes: ``predictions`` (N, K, H/s, W/s) with s = ``common_stride``; ``targets`` (N, H, W)
     int64 in [0, K) or the ignore value; extra maps (N, H, W) or (N, K, H, W) at target size;
     ``pixel_weights`` (N, H, W).
+
+    ``loss_normalizer`` (class default "valid"): how the unweighted loss is averaged, see
+    :data:`LOSS_NORMALIZERS`; "all" needs a loss with a per-pixel form.
     """
+
+    loss_normalizer = "valid"
 
     def init_loss(self, loss_type, loss_weight: float = 1.0, ignore_value: int = 255) -> None:
         """Set ``loss_type``, ``loss_weight``, ``ignore_value`` and build ``loss``."""
@@ -66,17 +83,28 @@ class PerPixelLossMixin:
         """Names of the extra maps the configured loss needs (e.g. ``("signed_dist",)``)."""
         return loss_required_inputs(self.loss)
 
-    def upsample(self, predictions: torch.Tensor) -> torch.Tensor:
-        """(N, K, H/s, W/s) -> (N, K, H, W), bilinear, as the loss and inference see them; with
-        the head's ``align_corners`` attribute where it has one (PSPNet, FCN), else False."""
-        if self.common_stride == 1:
+    def upsample(self, predictions: torch.Tensor, size=None) -> torch.Tensor:
+        """(N, K, h, w) -> (N, K, H, W), bilinear, with the head's ``align_corners`` attribute
+        where it has one (PSPNet, FCN), else False.
+
+        ``size`` None: (H, W) = (s*h, s*w), s = ``common_stride`` (inference on inputs padded to
+        a multiple of s). ``size`` (H, W): exactly that size, as mmseg resizes logits to the label
+        size; the loss always passes the target size, so that a head whose stride does not divide
+        the padded input (an FCN auxiliary head at stride 8 on a 772 crop, or any head on a 769
+        crop) meets its labels pixel for pixel. With ``align_corners=True`` and H = s*(h-1)+1
+        (mmseg's 769 = 8*96+1 crops), label pixel j lands exactly on logit cell j/s.
+        """
+        align = bool(getattr(self, "align_corners", False))
+        if size is None:
+            if self.common_stride == 1:
+                return predictions
+            return F.interpolate(
+                predictions, scale_factor=self.common_stride, mode="bilinear", align_corners=align
+            )
+        size = tuple(int(v) for v in size)
+        if tuple(predictions.shape[-2:]) == size:
             return predictions
-        return F.interpolate(
-            predictions,
-            scale_factor=self.common_stride,
-            mode="bilinear",
-            align_corners=getattr(self, "align_corners", False),
-        )
+        return F.interpolate(predictions, size=size, mode="bilinear", align_corners=align)
 
     def pixel_loss(
         self, predictions: torch.Tensor, targets: torch.Tensor, *, loss_inputs: LossInputs = None
@@ -91,7 +119,9 @@ class PerPixelLossMixin:
         """
         check_pixel_form(self.loss, self.loss_type)
         extra = select_loss_inputs(self.loss, loss_inputs)
-        return self.loss.pixel_loss(self.upsample(predictions), targets, **extra)
+        return self.loss.pixel_loss(
+            self.upsample(predictions, targets.shape[-2:]), targets, **extra
+        )
 
     def losses(
         self,
@@ -104,7 +134,9 @@ class PerPixelLossMixin:
     ) -> Dict[str, torch.Tensor]:
         """The head's training losses.
 
-        Without ``pixel_weights``: ``{"loss_sem_seg": loss_weight * loss}`` for one loss; for a
+        Without ``pixel_weights`` and with ``loss_normalizer`` "all": ``{"loss_sem_seg":
+        loss_weight * sum(pixel_loss) / (N*H*W)}`` (mmseg 0.x). Otherwise, without
+        ``pixel_weights``: ``{"loss_sem_seg": loss_weight * loss}`` for one loss; for a
         weighted sum of several, one key per term, ``{"loss_sem_seg_<name>": loss_weight *
         lambda_k * L_k}``. With ``pixel_weights`` w (N, H, W): ``{"loss_sem_seg": sum(w *
         loss_weight * pixel_loss)}`` in float32 (the caller decides whether w carries gradient).
@@ -115,7 +147,10 @@ class PerPixelLossMixin:
         if pixel_weights is not None:
             pixels = self.pixel_loss(predictions, targets, loss_inputs=loss_inputs)
             return {"loss_sem_seg": (pixel_weights * (pixels.float() * self.loss_weight)).sum()}
-        logits = self.upsample(predictions)
+        if self.loss_normalizer == "all":
+            pixels = self.pixel_loss(predictions, targets, loss_inputs=loss_inputs).float()
+            return {"loss_sem_seg": pixels.sum() / pixels.numel() * self.loss_weight}
+        logits = self.upsample(predictions, targets.shape[-2:])
         extra = select_loss_inputs(self.loss, loss_inputs)
         if not isinstance(self.loss, WeightedSumLoss):
             return {"loss_sem_seg": self.loss(logits, targets, **extra) * self.loss_weight}

@@ -1,5 +1,10 @@
 """The per-pixel segmentation meta-architecture."""
 
+from typing import Optional, Tuple
+
+import torch
+from torch.nn import functional as F
+
 from detectron2.config import configurable
 from detectron2.modeling import META_ARCH_REGISTRY, SemanticSegmentor
 from detectron2.modeling.postprocessing import sem_seg_postprocess
@@ -36,6 +41,7 @@ class HardSegmentor(SemanticSegmentor):
         device="cpu",
         aux_head=None,
         inference=InferenceConfig(),
+        pad_to_size: Optional[Tuple[int, int]] = None,
     ):
         """
         Args:
@@ -47,6 +53,11 @@ class HardSegmentor(SemanticSegmentor):
                 never runs at inference and is never HL-weighted.
             inference: :class:`hardseg.modeling.inference.InferenceConfig` (``TEST.MODE``,
                 ``TEST.SLIDE.*``, ``TEST.AUG.*``); default whole-image.
+            pad_to_size: None (pad each batch to its largest image, rounded up to the backbone's
+                ``size_divisibility``), or (H, W): mmseg's ``Pad`` geometry
+                (``INPUT.CROP.PAD_TO_SIZE``): every training image and label is padded to
+                exactly (H, W), and inference runs unpadded, each head resizing its logits to the
+                input (or slide window) size.
         """
         super().__init__(
             backbone=backbone, sem_seg_head=sem_seg_head, pixel_mean=pixel_mean, pixel_std=pixel_std
@@ -60,6 +71,7 @@ class HardSegmentor(SemanticSegmentor):
                 )
         self.aux_head = aux_head
         self.inference_config = inference
+        self.pad_to_size = None if pad_to_size is None else tuple(int(v) for v in pad_to_size)
         sync_bn_fallback(self, device)
 
     @classmethod
@@ -68,6 +80,7 @@ class HardSegmentor(SemanticSegmentor):
         ret["device"] = cfg.MODEL.DEVICE
         ret["aux_head"] = build_aux_head(cfg, ret["backbone"].output_shape())
         ret["inference"] = InferenceConfig.from_config(cfg)
+        ret["pad_to_size"] = pad_to_size_from_config(cfg)
         return ret
 
     def forward(self, batched_inputs):
@@ -86,12 +99,13 @@ class HardSegmentor(SemanticSegmentor):
         """Normalise and pad the images, pad the targets (ignore value) and the loss maps (0)
         to the same size; backbone, then the head's ``losses`` (and ``loss_aux`` from the
         auxiliary head's ``"loss_sem_seg"`` when there is one)."""
-        images = normalize_and_pad(
-            [x["image"] for x in batched_inputs],
-            self.pixel_mean,
-            self.pixel_std,
-            self.backbone.size_divisibility,
-        ).tensor
+        images = [x["image"] for x in batched_inputs]
+        if self.pad_to_size is None:
+            images = normalize_and_pad(
+                images, self.pixel_mean, self.pixel_std, self.backbone.size_divisibility
+            ).tensor
+        else:
+            images = normalize_and_pad_to(images, self.pixel_mean, self.pixel_std, self.pad_to_size)
         size = tuple(images.shape[-2:])
         head = self.sem_seg_head
         targets = pad_maps(
@@ -115,11 +129,22 @@ class HardSegmentor(SemanticSegmentor):
         logits, _ = self.sem_seg_head(self.backbone(images), None)
         return logits
 
+    def exact_logits_fn(self, images):
+        """Normalised images (N, 3, h, w) of any size -> logits (N, K, h, w): backbone, the
+        head's ``layers``, then its ``upsample`` to exactly (h, w) (mmseg's inference, used with
+        ``pad_to_size``)."""
+        head = self.sem_seg_head
+        return head.upsample(head.layers(self.backbone(images)), images.shape[-2:])
+
     def inference(self, batched_inputs):
         """Per image: normalise, run :func:`multi_scale_inference` (whole / slide, ratios, flip
-        from ``self.inference_config``) on ``logits_fn`` padded to ``size_divisibility``, resize
+        from ``self.inference_config``) on ``logits_fn`` padded to ``size_divisibility`` (with
+        ``pad_to_size``: on :meth:`exact_logits_fn`, unpadded), resize
         to the input's ``height`` x ``width``. Returns ``[{"sem_seg": (K, height, width)}]``."""
-        fn = pad_to_divisible(self.logits_fn, self.backbone.size_divisibility)
+        if self.pad_to_size is None:
+            fn = pad_to_divisible(self.logits_fn, self.backbone.size_divisibility)
+        else:
+            fn = self.exact_logits_fn
         results = []
         for x in batched_inputs:
             image = normalize_and_pad([x["image"]], self.pixel_mean, self.pixel_std).tensor
@@ -128,3 +153,38 @@ class HardSegmentor(SemanticSegmentor):
             height, width = x.get("height", size[0]), x.get("width", size[1])
             results.append({"sem_seg": sem_seg_postprocess(logits, size, height, width)})
         return results
+
+
+def pad_to_size_from_config(cfg) -> Optional[Tuple[int, int]]:
+    """``INPUT.CROP.SIZE`` as (H, W) when ``INPUT.CROP.PAD_TO_SIZE`` is on, else None.
+
+    Raises:
+        ValueError: PAD_TO_SIZE without an enabled absolute crop (there is no fixed size).
+    """
+    crop = cfg.INPUT.CROP
+    if not crop.get("PAD_TO_SIZE", False):
+        return None
+    if not crop.ENABLED or crop.TYPE != "absolute":
+        raise ValueError(
+            f"INPUT.CROP.PAD_TO_SIZE is True but INPUT.CROP is ENABLED={crop.ENABLED}, "
+            f"TYPE={crop.TYPE!r}; padding to the crop size needs an enabled 'absolute' crop "
+            "(or set PAD_TO_SIZE False)."
+        )
+    return (int(crop.SIZE[0]), int(crop.SIZE[1]))
+
+
+def normalize_and_pad_to(images, pixel_mean, pixel_std, size) -> torch.Tensor:
+    """mmseg's ``Normalize`` then ``Pad(size)``: ``(image - mean) / std`` per image (3, H_i, W_i),
+    zero-padded on the bottom/right to exactly ``size`` = (H, W) -> (N, 3, H, W).
+
+    Raises:
+        ValueError: an image larger than ``size`` (the crop should have made it at most that).
+    """
+    for x in images:
+        if x.shape[-2] > size[0] or x.shape[-1] > size[1]:
+            raise ValueError(
+                f"INPUT.CROP.PAD_TO_SIZE pads training images to INPUT.CROP.SIZE={tuple(size)}, "
+                f"but an image is {tuple(x.shape[-2:])}; the crop must not be larger."
+            )
+    out = normalize_and_pad(images, pixel_mean, pixel_std).tensor
+    return F.pad(out, (0, size[1] - out.shape[-1], 0, size[0] - out.shape[-2]), value=0.0)
