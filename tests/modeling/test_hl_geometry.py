@@ -82,12 +82,11 @@ def test_official_configs_pad_to_the_crop_and_normalise_over_all_pixels():
         for hl in ("", "_hl"):
             cfg = tiny_cfg(config=f"{CITY}{stem}_R101c_os8_769{hl}_bs8_40k.yaml")
             assert pad_to_size_from_config(cfg) == (769, 769)
-            assert cfg.MODEL.AUX_HEAD.LOSS_NORMALIZER == "all"
-            assert cfg.MODEL.SEM_SEG_HEAD.LOSS_NORMALIZER == "all"
+            assert cfg.MODEL.SEM_SEG_LOSS.CROSS_ENTROPY.AVG_OVER_ALL_PIXELS
     # HardSeg's own configs keep the former defaults
     cfg = tiny_cfg()
     assert pad_to_size_from_config(cfg) is None
-    assert cfg.MODEL.AUX_HEAD.LOSS_NORMALIZER == "valid"
+    assert not cfg.MODEL.SEM_SEG_LOSS.CROSS_ENTROPY.AVG_OVER_ALL_PIXELS
 
 
 def test_label_pixel_j_maps_to_stride8_cell_j_over_8():
@@ -144,11 +143,22 @@ def test_hl_normaliser_covers_the_full_crop_and_aux_ce_all_pixels():
     assert losses["loss_aux"].item() == pytest.approx(0.4 * expected, rel=1e-5)
 
 
-def test_loss_normalizer_valid_keeps_the_detectron2_mean():
+def test_plain_ce_over_all_pixels_and_over_valid_pixels():
+    model, _ = _model("pspnet_R101c_os8_769_bs8_40k.yaml")
+    _zero_predictor(model.sem_seg_head)
+    _zero_predictor(model.aux_head)
+    model.train()
+    with EventStorage():
+        losses = model(_batch([(512, 769), (512, 769)], ignore_right_half=True))
+    expected = math.log(K) * (2 * 512 * (769 // 2)) / (2 * 769 * 769)  # mmseg 0.x
+    assert losses["loss_sem_seg"].item() == pytest.approx(expected, rel=1e-5)
+    assert losses["loss_aux"].item() == pytest.approx(0.4 * expected, rel=1e-5)
+    # the switch off: detectron2's mean over valid pixels, log K
     model, _ = _model(
         "pspnet_R101c_os8_769_bs8_40k.yaml",
-        "MODEL.AUX_HEAD.LOSS_NORMALIZER", "valid", "MODEL.SEM_SEG_HEAD.LOSS_NORMALIZER", "valid",
-    )  # fmt: skip
+        "MODEL.SEM_SEG_LOSS.CROSS_ENTROPY.AVG_OVER_ALL_PIXELS",
+        "False",
+    )
     _zero_predictor(model.sem_seg_head)
     _zero_predictor(model.aux_head)
     model.train()
@@ -158,9 +168,7 @@ def test_loss_normalizer_valid_keeps_the_detectron2_mean():
     assert losses["loss_aux"].item() == pytest.approx(0.4 * math.log(K), rel=1e-5)
 
 
-def test_bad_loss_normalizer_and_pad_without_crop_are_named():
-    with pytest.raises(ValueError, match="MODEL.AUX_HEAD.LOSS_NORMALIZER"):
-        _model("pspnet_R101c_os8_769_bs8_40k.yaml", "MODEL.AUX_HEAD.LOSS_NORMALIZER", "mean")
+def test_pad_without_an_absolute_crop_is_named():
     cfg = tiny_cfg("INPUT.CROP.PAD_TO_SIZE", "True", "INPUT.CROP.ENABLED", "False")
     with pytest.raises(ValueError, match="PAD_TO_SIZE"):
         pad_to_size_from_config(cfg)

@@ -58,8 +58,9 @@ model.inference = L(InferenceConfig)(mode="slide", crop_size=(769, 769), stride=
 # The official runs' crop geometry and loss normalisation (see the YAML twin's base config):
 # crops padded to exactly 769x769, slide windows unpadded, plain CE averaged over all pixels.
 model.pad_to_size = (769, 769)
-model.sem_seg_head.loss_normalizer = "all"
-model.aux_head.loss_normalizer = "all"
+CE_ALL_PIXELS = [dict(name="cross_entropy", weight=1.0, options=dict(avg_over_all_pixels=True))]
+model.sem_seg_head.loss_type = CE_ALL_PIXELS
+model.aux_head.loss_type = CE_ALL_PIXELS
 optimizer.lr = 0.01
 optimizer.weight_decay = 5e-4
 optimizer.params.weight_decay_norm = 5e-4

@@ -22,11 +22,6 @@ def add_pspnet_fcn_config(cfg):
     # Std of the normal init of the classifier (final 1x1 conv, bias 0) of PSPNetHead/FCNHead
     # (and of the auxiliary head), mmseg's BaseDecodeHead init.
     cfg.MODEL.SEM_SEG_HEAD.PREDICTOR_INIT_STD = 0.01
-    # How the plain loss is averaged (PSPNetHead, FCNHead, DepthwiseSeparableASPPHead): "valid"
-    # (detectron2: over the pixels that are not ignored) or "all" (mmseg 0.x CrossEntropyLoss,
-    # avg_non_ignore=False: the per-pixel loss summed over every pixel of the padded batch,
-    # ignored ones counting 0, divided by their number). HL's weighted sum does not read it.
-    cfg.MODEL.SEM_SEG_HEAD.LOSS_NORMALIZER = "valid"
 
 
 def add_aux_head_config(cfg):
@@ -47,6 +42,3 @@ def add_aux_head_config(cfg):
     cfg.MODEL.AUX_HEAD.LOSS_WEIGHT = 0.4
     # Loss of the auxiliary head (SEM_SEG_LOSS_REGISTRY name).
     cfg.MODEL.AUX_HEAD.LOSS_TYPE = "cross_entropy"
-    # "valid" or "all", as MODEL.SEM_SEG_HEAD.LOSS_NORMALIZER (the official HL runs, mmseg 0.22:
-    # "all").
-    cfg.MODEL.AUX_HEAD.LOSS_NORMALIZER = "valid"

@@ -4,7 +4,6 @@ from torch import nn
 
 from ..losses import loss_spec_from_config
 from ..shape_spec import as_shape_specs  # noqa: F401  (re-exported for the heads)
-from .per_pixel import check_loss_normalizer
 
 HEAD_NODES = ("SEM_SEG_HEAD", "AUX_HEAD")
 
@@ -36,9 +35,6 @@ def head_args_from_config(cfg, input_shape, head_name: str, node: str = "SEM_SEG
         "align_corners": h.ALIGN_CORNERS,
         "loss_type": loss_spec_from_config(cfg, names=names),
         "loss_weight": n.LOSS_WEIGHT,
-        "loss_normalizer": check_loss_normalizer(
-            n.LOSS_NORMALIZER, f"MODEL.{node}.LOSS_NORMALIZER"
-        ),
         "ignore_value": h.IGNORE_VALUE,
         "predictor_init_std": h.PREDICTOR_INIT_STD,
     }

@@ -11,7 +11,7 @@ from detectron2.projects.deeplab import DeepLabV3PlusHead
 
 from ..losses import build_sem_seg_loss, loss_spec_from_config
 from ..shape_spec import as_shape_specs
-from .per_pixel import PerPixelLossMixin, check_loss_normalizer
+from .per_pixel import PerPixelLossMixin
 
 ASPP_POOLING_MODES = ("global", "crop")
 
@@ -26,7 +26,7 @@ class DeepLabV3PlusPerPixelHead(PerPixelLossMixin, DeepLabV3PlusHead):
     * the loss comes from ``SEM_SEG_LOSS_REGISTRY`` (``loss_type``: a registered name, or a
       weighted sum from :func:`loss_spec_from_config`) and, when it has one, its per-pixel form is
       exposed by :meth:`pixel_loss` (:class:`PerPixelLossMixin`), so wrappers (HL) can re-weight
-      it. ``loss_normalizer`` "all" averages the plain loss over every pixel (mmseg 0.x).
+      it.
 
     Shapes: ``features[f]`` (N, C_f, H/s_f, W/s_f) for f in ``in_features``; :meth:`layers` returns
     ``sem_seg_logits`` (N, K, H/s, W/s) with s = ``common_stride``; targets are (N, H, W) int64.
@@ -41,7 +41,6 @@ class DeepLabV3PlusPerPixelHead(PerPixelLossMixin, DeepLabV3PlusHead):
         train_size=None,
         loss_type="cross_entropy",
         ignore_value: int = 255,
-        loss_normalizer: str = "valid",
         **kwargs,
     ):
         if aspp_pooling not in ASPP_POOLING_MODES:
@@ -59,7 +58,6 @@ class DeepLabV3PlusPerPixelHead(PerPixelLossMixin, DeepLabV3PlusHead):
             **kwargs,
         )
         self.loss_type = loss_type
-        self.loss_normalizer = check_loss_normalizer(loss_normalizer)
         if not self.decoder_only:
             self.loss = build_sem_seg_loss(loss_type, ignore_value)
 
@@ -69,7 +67,6 @@ class DeepLabV3PlusPerPixelHead(PerPixelLossMixin, DeepLabV3PlusHead):
         ret["aspp_pooling"] = cfg.MODEL.SEM_SEG_HEAD.ASPP_POOLING
         # LOSS_TYPE or the weighted sum LOSSES/LOSS_WEIGHTS, with MODEL.SEM_SEG_LOSS options.
         ret["loss_type"] = loss_spec_from_config(cfg)
-        ret["loss_normalizer"] = check_loss_normalizer(cfg.MODEL.SEM_SEG_HEAD.LOSS_NORMALIZER)
         return ret
 
     def forward(self, features, targets=None, *, loss_inputs=None):

@@ -13,7 +13,7 @@ from detectron2.layers import Conv2d, ShapeSpec, get_norm
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
 from ._common import as_shape_specs, head_args_from_config, init_predictor
-from .per_pixel import PerPixelLossMixin, check_loss_normalizer
+from .per_pixel import PerPixelLossMixin
 
 
 @SEM_SEG_HEADS_REGISTRY.register()
@@ -41,7 +41,6 @@ class FCNHead(PerPixelLossMixin, nn.Module):
         loss_weight: float = 1.0,
         ignore_value: int = 255,
         predictor_init_std: float = 0.01,
-        loss_normalizer: str = "valid",
     ):
         """Arguments as :class:`PSPNetHead`'s, plus ``num_convs`` (>= 0) and ``concat_input``."""
         super().__init__()
@@ -61,7 +60,6 @@ class FCNHead(PerPixelLossMixin, nn.Module):
         self.align_corners = align_corners
         self.common_stride = input_shape[in_feature].stride
         self.init_loss(loss_type, loss_weight, ignore_value)
-        self.loss_normalizer = check_loss_normalizer(loss_normalizer)
 
         use_bias = norm == ""
 

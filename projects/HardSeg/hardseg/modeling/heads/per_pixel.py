@@ -16,18 +16,6 @@ from ..losses import (
 
 LossInputs = Optional[Dict[str, torch.Tensor]]
 
-# How the plain (unweighted) loss is averaged: "valid" (detectron2: mean over the pixels that are
-# not ignored) or "all" (mmseg 0.x's CrossEntropyLoss, avg_non_ignore=False: the per-pixel loss,
-# 0 at ignored pixels, summed and divided by every pixel of the padded batch).
-LOSS_NORMALIZERS = ("valid", "all")
-
-
-def check_loss_normalizer(value: str, key: str = "MODEL.SEM_SEG_HEAD.LOSS_NORMALIZER") -> str:
-    """``value`` if it is one of :data:`LOSS_NORMALIZERS`, else a ValueError naming ``key``."""
-    if value not in LOSS_NORMALIZERS:
-        raise ValueError(f"{key}={value!r}; expected one of {LOSS_NORMALIZERS}.")
-    return value
-
 
 class PerPixelLossMixin:
     """Gives a head :meth:`upsample`, :meth:`pixel_loss` and :meth:`losses` from four attributes
@@ -47,12 +35,7 @@ class PerPixelLossMixin:
     Shapes: ``predictions`` (N, K, H/s, W/s) with s = ``common_stride``; ``targets`` (N, H, W)
     int64 in [0, K) or the ignore value; extra maps (N, H, W) or (N, K, H, W) at target size;
     ``pixel_weights`` (N, H, W).
-
-    ``loss_normalizer`` (class default "valid"): how the unweighted loss is averaged, see
-    :data:`LOSS_NORMALIZERS`; "all" needs a loss with a per-pixel form.
     """
-
-    loss_normalizer = "valid"
 
     def init_loss(self, loss_type, loss_weight: float = 1.0, ignore_value: int = 255) -> None:
         """Set ``loss_type``, ``loss_weight``, ``ignore_value`` and build ``loss``."""
@@ -134,9 +117,7 @@ class PerPixelLossMixin:
     ) -> Dict[str, torch.Tensor]:
         """The head's training losses.
 
-        Without ``pixel_weights`` and with ``loss_normalizer`` "all": ``{"loss_sem_seg":
-        loss_weight * sum(pixel_loss) / (N*H*W)}`` (mmseg 0.x). Otherwise, without
-        ``pixel_weights``: ``{"loss_sem_seg": loss_weight * loss}`` for one loss; for a
+        Without ``pixel_weights``: ``{"loss_sem_seg": loss_weight * loss}`` for one loss; for a
         weighted sum of several, one key per term, ``{"loss_sem_seg_<name>": loss_weight *
         lambda_k * L_k}``. With ``pixel_weights`` w (N, H, W): ``{"loss_sem_seg": sum(w *
         loss_weight * pixel_loss)}`` in float32 (the caller decides whether w carries gradient).
@@ -147,9 +128,6 @@ class PerPixelLossMixin:
         if pixel_weights is not None:
             pixels = self.pixel_loss(predictions, targets, loss_inputs=loss_inputs)
             return {"loss_sem_seg": (pixel_weights * (pixels.float() * self.loss_weight)).sum()}
-        if self.loss_normalizer == "all":
-            pixels = self.pixel_loss(predictions, targets, loss_inputs=loss_inputs).float()
-            return {"loss_sem_seg": pixels.sum() / pixels.numel() * self.loss_weight}
         logits = self.upsample(predictions, targets.shape[-2:])
         extra = select_loss_inputs(self.loss, loss_inputs)
         if not isinstance(self.loss, WeightedSumLoss):

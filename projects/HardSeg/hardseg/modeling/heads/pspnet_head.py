@@ -12,7 +12,7 @@ from detectron2.layers import Conv2d, ShapeSpec, get_norm
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
 from ._common import as_shape_specs, head_args_from_config, init_predictor
-from .per_pixel import PerPixelLossMixin, check_loss_normalizer
+from .per_pixel import PerPixelLossMixin
 
 
 @SEM_SEG_HEADS_REGISTRY.register()
@@ -49,7 +49,6 @@ class PSPNetHead(PerPixelLossMixin, nn.Module):
         loss_weight: float = 1.0,
         ignore_value: int = 255,
         predictor_init_std: float = 0.01,
-        loss_normalizer: str = "valid",
     ):
         """
         Args:
@@ -64,7 +63,6 @@ class PSPNetHead(PerPixelLossMixin, nn.Module):
             loss_type, loss_weight, ignore_value: the loss (``SEM_SEG_LOSS_REGISTRY`` name or a
                 ``loss_spec_from_config`` list).
             predictor_init_std: std of the normal init of ``predictor``.
-            loss_normalizer: "valid" or "all" (mmseg 0.x), see ``PerPixelLossMixin``.
         """
         super().__init__()
         input_shape = as_shape_specs(input_shape)
@@ -83,7 +81,6 @@ class PSPNetHead(PerPixelLossMixin, nn.Module):
         self.align_corners = align_corners
         self.common_stride = input_shape[in_feature].stride
         self.init_loss(loss_type, loss_weight, ignore_value)
-        self.loss_normalizer = check_loss_normalizer(loss_normalizer)
 
         use_bias = norm == ""
         self.ppm = nn.ModuleList(

@@ -19,7 +19,7 @@ from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
 from ..losses import loss_spec_from_config
 from ._common import as_shape_specs, init_predictor
-from .per_pixel import PerPixelLossMixin, check_loss_normalizer
+from .per_pixel import PerPixelLossMixin
 
 
 def _conv(cin: int, cout: int, k: int, norm: str, *, dilation: int = 1, groups: int = 1):
@@ -91,7 +91,6 @@ class DepthwiseSeparableASPPHead(PerPixelLossMixin, nn.Module):
         loss_weight: float = 1.0,
         ignore_value: int = 255,
         predictor_init_std: float = 0.01,
-        loss_normalizer: str = "valid",
     ):
         """
         Args:
@@ -116,7 +115,6 @@ class DepthwiseSeparableASPPHead(PerPixelLossMixin, nn.Module):
         self.align_corners = align_corners
         self.common_stride = input_shape[low_feature].stride
         self.init_loss(loss_type, loss_weight, ignore_value)
-        self.loss_normalizer = check_loss_normalizer(loss_normalizer)
 
         self.image_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), _conv(cin, channels, 1, norm))
         self.aspp_modules = nn.ModuleList(
@@ -157,7 +155,6 @@ class DepthwiseSeparableASPPHead(PerPixelLossMixin, nn.Module):
             "loss_weight": h.LOSS_WEIGHT,
             "ignore_value": h.IGNORE_VALUE,
             "predictor_init_std": h.PREDICTOR_INIT_STD,
-            "loss_normalizer": check_loss_normalizer(h.LOSS_NORMALIZER),
         }
 
     def _resize(self, x, size):
