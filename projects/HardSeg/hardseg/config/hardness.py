@@ -25,6 +25,13 @@ def add_hardness_config(cfg):
     # init: the HL logit starts near 0, so the first weighted loss equals the mean CE over pixels.
     # (The decode head's own classifier: MODEL.SEM_SEG_HEAD.PREDICTOR_INIT_STD.)
     cfg.MODEL.HARDNESS.PREDICTOR_INIT_STD = 0.01
+    # Pixels the weights are normalised over (docs/methods/hl.md §8.5). "all_pixels" (official):
+    # every pixel of the per-process batch, padded and ignored ones included. "kept_pixels": only
+    # those the decode loss counts (labelled, and kept by OHEM when the loss is OHEM); the others
+    # get weight 0, so under OHEM the supervised term stays a weighted mean over the kept pixels
+    # and HL does not push the dropped ones to the floor. The U2PL + HL Cityscapes/VOC configs
+    # use "kept_pixels".
+    cfg.MODEL.HARDNESS.NORMALIZER = "all_pixels"
     # Write the hardness map of the first training image (and its per-pixel loss) to the event
     # storage (TensorBoard "hardness/...") every this many iterations; 0 disables.
     cfg.MODEL.HARDNESS.VIS_PERIOD = 1000

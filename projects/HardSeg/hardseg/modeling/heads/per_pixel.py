@@ -106,6 +106,21 @@ class PerPixelLossMixin:
             self.upsample(predictions, targets.shape[-2:]), targets, **extra
         )
 
+    @torch.no_grad()
+    def kept_pixels(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """(N, H, W) bool: the pixels the loss counts. A loss with a ``kept_mask`` (OHEM) gives
+        the labelled pixels it keeps, any other the labelled pixels (target != ignore value); a
+        weighted sum, the union over its terms."""
+        losses = self.loss.modules_ if isinstance(self.loss, WeightedSumLoss) else [self.loss]
+        if not any(hasattr(m, "kept_mask") for m in losses):
+            return targets != self.ignore_value
+        logits = self.upsample(predictions, targets.shape[-2:])
+        kept = torch.zeros_like(targets, dtype=torch.bool)
+        for m in losses:
+            mask = m.kept_mask(logits, targets) if hasattr(m, "kept_mask") else None
+            kept |= (targets != self.ignore_value) if mask is None else mask
+        return kept
+
     def losses(
         self,
         predictions: torch.Tensor,
