@@ -32,6 +32,16 @@ def add_hardness_config(cfg):
     # and HL does not push the dropped ones to the floor. The U2PL + HL Cityscapes/VOC configs
     # use "kept_pixels".
     cfg.MODEL.HARDNESS.NORMALIZER = "all_pixels"
+    # Where the hardness comes from (docs/methods/hl.md §8.6). "online": the HL branch of a
+    # HardnessHead (MODEL.SEM_SEG_HEAD.NAME "HardnessHead"). "fixed": the official Mask2Former /
+    # SegFormer variant: per-image maps exported by tools/export_hardness_maps.py from a trained
+    # HL model, read by the mapper from INPUT.HARDNESS_MAP_DIR, weight a plain head's per-pixel
+    # loss as w = (map + EPS) / sum(map + EPS) over the per-process batch (no HL branch, no
+    # loss_hardness).
+    cfg.MODEL.HARDNESS.SOURCE = "online"
+    # Directory of <image file stem>.npy hardness maps (float, H x W of the image, in [0, 1]);
+    # "" = none. Read in training by SemanticDatasetMapper, which transforms them like the image.
+    cfg.INPUT.HARDNESS_MAP_DIR = ""
     # Write the hardness map of the first training image (and its per-pixel loss) to the event
     # storage (TensorBoard "hardness/...") every this many iterations; 0 disables.
     cfg.MODEL.HARDNESS.VIS_PERIOD = 1000

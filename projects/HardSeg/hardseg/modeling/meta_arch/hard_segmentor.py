@@ -42,6 +42,7 @@ class HardSegmentor(SemanticSegmentor):
         aux_head=None,
         inference=InferenceConfig(),
         pad_to_size: Optional[Tuple[int, int]] = None,
+        fixed_hardness_eps: Optional[float] = None,
     ):
         """
         Args:
@@ -58,6 +59,10 @@ class HardSegmentor(SemanticSegmentor):
                 (``INPUT.CROP.PAD_TO_SIZE``): every training image and label is padded to
                 exactly (H, W), and inference runs unpadded, each head resizing its logits to the
                 input (or slide window) size.
+            fixed_hardness_eps: None, or eps of the fixed-map HL variant
+                (``MODEL.HARDNESS.SOURCE "fixed"``): the decode head's per-pixel loss is
+                weighted by ``w = (m + eps) / sum(m + eps)``, m the inputs' ``hardness`` maps
+                padded with 0, the sum over the per-process batch.
         """
         super().__init__(
             backbone=backbone, sem_seg_head=sem_seg_head, pixel_mean=pixel_mean, pixel_std=pixel_std
@@ -71,6 +76,7 @@ class HardSegmentor(SemanticSegmentor):
                 )
         self.aux_head = aux_head
         self.inference_config = inference
+        self.fixed_hardness_eps = fixed_hardness_eps
         self.pad_to_size = None if pad_to_size is None else tuple(int(v) for v in pad_to_size)
         sync_bn_fallback(self, device)
 
@@ -81,6 +87,7 @@ class HardSegmentor(SemanticSegmentor):
         ret["aux_head"] = build_aux_head(cfg, ret["backbone"].output_shape())
         ret["inference"] = InferenceConfig.from_config(cfg)
         ret["pad_to_size"] = pad_to_size_from_config(cfg)
+        ret["fixed_hardness_eps"] = fixed_hardness_eps_from_config(cfg)
         return ret
 
     def forward(self, batched_inputs):
@@ -115,13 +122,28 @@ class HardSegmentor(SemanticSegmentor):
             batched_inputs, getattr(head, "required_loss_inputs", ()), size, self.device
         )
         features = self.backbone(images)
+        kwargs = {}
+        if self.fixed_hardness_eps is not None:
+            kwargs["pixel_weights"] = self.fixed_hardness_weights(batched_inputs, size)
         losses = head.losses(
-            head.layers(features), targets, features=features, loss_inputs=loss_inputs
+            head.layers(features), targets, features=features, loss_inputs=loss_inputs, **kwargs
         )
         if self.aux_head is not None:
             aux = self.aux_head.losses(self.aux_head.layers(features), targets, features=features)
             losses["loss_aux"] = aux["loss_sem_seg"]
         return losses
+
+    def fixed_hardness_weights(self, batched_inputs, size) -> torch.Tensor:
+        """(N, H, W) float32 weights ``(m + eps) / sum(m + eps)`` from the inputs' ``hardness``
+        maps (padded with 0 to ``size``)."""
+        if any("hardness" not in x for x in batched_inputs):
+            raise ValueError(
+                "MODEL.HARDNESS.SOURCE is 'fixed' but a training input has no 'hardness' map; set "
+                "INPUT.HARDNESS_MAP_DIR to the maps of tools/export_hardness_maps.py."
+            )
+        maps = [x["hardness"].to(self.device, torch.float32) for x in batched_inputs]
+        h = pad_maps(maps, size, 0.0) + self.fixed_hardness_eps
+        return h / h.sum()
 
     def logits_fn(self, images):
         """Normalised images (N, 3, h, w), h and w multiples of ``size_divisibility`` -> logits
@@ -188,3 +210,30 @@ def normalize_and_pad_to(images, pixel_mean, pixel_std, size) -> torch.Tensor:
             )
     out = normalize_and_pad(images, pixel_mean, pixel_std).tensor
     return F.pad(out, (0, size[1] - out.shape[-1], 0, size[0] - out.shape[-2]), value=0.0)
+
+
+def fixed_hardness_eps_from_config(cfg) -> Optional[float]:
+    """``MODEL.HARDNESS.EPS`` when ``MODEL.HARDNESS.SOURCE`` is "fixed", else None.
+
+    Raises:
+        ValueError: an unknown SOURCE, or "fixed" with a HardnessHead (online HL) or without
+            ``INPUT.HARDNESS_MAP_DIR``.
+    """
+    h = cfg.MODEL.HARDNESS
+    source = h.get("SOURCE", "online")
+    if source not in ("online", "fixed"):
+        raise ValueError(f"MODEL.HARDNESS.SOURCE={source!r}; expected 'online' or 'fixed'.")
+    if source == "online":
+        return None
+    if cfg.MODEL.SEM_SEG_HEAD.NAME == "HardnessHead":
+        raise ValueError(
+            "MODEL.HARDNESS.SOURCE 'fixed' weights a plain head by exported maps; set "
+            "MODEL.SEM_SEG_HEAD.NAME to the head itself (e.g. MODEL.HARDNESS.HEAD_NAME), not "
+            "'HardnessHead'."
+        )
+    if not cfg.INPUT.get("HARDNESS_MAP_DIR", ""):
+        raise ValueError(
+            "MODEL.HARDNESS.SOURCE is 'fixed' but INPUT.HARDNESS_MAP_DIR is empty; point it to "
+            "the maps written by tools/export_hardness_maps.py."
+        )
+    return float(h.EPS)
