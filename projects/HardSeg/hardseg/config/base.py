@@ -28,6 +28,11 @@ def add_base_config(cfg):
     # cell j/8 exactly (docs/methods/hl.md §8.1).
     cfg.INPUT.CROP.PAD_TO_SIZE = False
 
+    # Fixed hardness maps (MODEL.HARDNESS.SOURCE "fixed"): directory of <image file stem>.npy
+    # maps (float, H x W of the image, in [0, 1]) from tools/export_hardness_maps.py; "" = none.
+    # Read in training by SemanticDatasetMapper, which transforms them like the image.
+    cfg.INPUT.HARDNESS_MAP_DIR = ""
+
     # Visualisations written by tools/visualize_predictions.py (image | ground truth | prediction).
     cfg.TEST.VIS = CN()
     # How many images of each test dataset to draw.

@@ -39,9 +39,6 @@ def add_hardness_config(cfg):
     # loss as w = (map + EPS) / sum(map + EPS) over the per-process batch (no HL branch, no
     # loss_hardness).
     cfg.MODEL.HARDNESS.SOURCE = "online"
-    # Directory of <image file stem>.npy hardness maps (float, H x W of the image, in [0, 1]);
-    # "" = none. Read in training by SemanticDatasetMapper, which transforms them like the image.
-    cfg.INPUT.HARDNESS_MAP_DIR = ""
     # Write the hardness map of the first training image (and its per-pixel loss) to the event
     # storage (TensorBoard "hardness/...") every this many iterations; 0 disables.
     cfg.MODEL.HARDNESS.VIS_PERIOD = 1000
