@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""Convert an mmsegmentation (0.x) checkpoint of a ResNet-V1c PSPNet / FCN model -- including the
-official HL release (Menoly-xin/Hardness-Level-Learning, e.g. PSPNet-R101-D8 769x769 + HL) -- into
-a HardSeg checkpoint for ``--eval-only`` / fine-tuning.
+"""Convert an mmsegmentation (0.x) checkpoint of a ResNet-V1c PSPNet / DeepLabV3+ / FCN model --
+including the official HL release (Menoly-xin/Hardness-Level-Learning, e.g. PSPNet-R101-D8
+769x769 + HL) -- into a HardSeg checkpoint for ``--eval-only`` / fine-tuning.
 
     python tools/convert_mmseg_checkpoint.py pspnet_r101_hl.pth output/pspnet_r101_hl_hardseg.pth \
         --check-config configs/cityscapes/semantic-segmentation/pspnet_R101c_os8_769_hl_bs8_40k.yaml
@@ -22,6 +22,13 @@ decode_head.bottleneck.{conv,bn}.*                     sem_seg_head.bottleneck(.
 decode_head.convs.{n}.{conv,bn}.* (FCN)                sem_seg_head.convs.{n}(.norm).*
 decode_head.conv_cat.{conv,bn}.* (FCN)                 sem_seg_head.conv_cat(.norm).*
 decode_head.conv_seg.{weight,bias}                     sem_seg_head.predictor.{weight,bias}
+decode_head.image_pool.1.{conv,bn}.* (DeepLabV3+)      sem_seg_head.image_pool.1(.norm).*
+decode_head.aspp_modules.0.{conv,bn}.*                 sem_seg_head.aspp_modules.0(.norm).*
+decode_head.aspp_modules.{i}.{depthwise,pointwise}_    sem_seg_head.aspp_modules.{i}.{depthwise,
+  conv.{conv,bn}.*                                       pointwise}_conv(.norm).*
+decode_head.c1_bottleneck.{conv,bn}.*                  sem_seg_head.c1_bottleneck(.norm).*
+decode_head.sep_bottleneck.{j}.{depthwise,pointwise}_  sem_seg_head.sep_bottleneck.{j}.{depthwise,
+  conv.{conv,bn}.*                                       pointwise}_conv(.norm).*
 auxiliary_head.* (FCN on C4)                           aux_head.* (same head rules)
 weigh_head.* (HL branch, 1 output)                     sem_seg_head.hl.* (same head rules), or
                                                        dropped with --drop-hl (plain-model eval)
@@ -70,6 +77,15 @@ _HEAD_RULES = [
     (r"^(bottleneck|conv_cat)\.bn\.(.+)$", r"\1.norm.\2"),
     (r"^convs\.(\d+)\.conv\.(weight|bias)$", r"convs.\1.\2"),
     (r"^convs\.(\d+)\.bn\.(.+)$", r"convs.\1.norm.\2"),
+    # DepthwiseSeparableASPPHead: HardSeg keeps mmseg's module names, renaming conv/bn only
+    (
+        r"^((?:image_pool|aspp_modules|c1_bottleneck|sep_bottleneck)[\w.]*?)\.conv\.(weight|bias)$",
+        r"\1.\2",
+    ),
+    (
+        r"^((?:image_pool|aspp_modules|c1_bottleneck|sep_bottleneck)[\w.]*?)\.bn\.(.+)$",
+        r"\1.norm.\2",
+    ),
 ]
 
 
@@ -125,7 +141,7 @@ def convert(state_dict, drop_hl: bool = False, drop_aux: bool = False):
     if unknown:
         raise KeyError(
             f"{len(unknown)} mmseg keys have no HardSeg counterpart (supported: ResNet V1/V1c "
-            f"backbones, PSP and FCN heads, the HL weigh_head), e.g. {unknown[:8]}"
+            f"backbones, PSP, DeepLabV3+ (DepthwiseSeparableASPPHead) and FCN heads, the HL weigh_head), e.g. {unknown[:8]}"
         )
     return out, dropped
 

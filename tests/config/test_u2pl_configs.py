@@ -278,7 +278,9 @@ def test_schedule_follows_the_epoch_conversion(stem):
     assert f"_{round(cfg.SOLVER.MAX_ITER / 1000)}k_" in name
     if name.startswith("u2pl_"):
         assert cfg.MODEL.SEMISUP.EPOCH_ITERS == lazy.model.config.epoch_iters == epoch_iters
-        twin = f"{family}/semi-supervised/{name.replace('u2pl_', 'suponly_', 1)}"
+        # the U2PL + HL configs share their U2PL config's SupOnly twin
+        base = name.replace("_hl_", "_")
+        twin = f"{family}/semi-supervised/{base.replace('u2pl_', 'suponly_', 1)}"
         assert _yaml(twin).DATASETS.TRAIN == cfg.DATASETS.TRAIN
         assert _yaml(twin).SOLVER.MAX_ITER == cfg.SOLVER.MAX_ITER
     if family == "voc":

@@ -147,8 +147,10 @@ def test_size_divisibility_pads_odd_crops():
     with torch.no_grad():
         out = model(random_batch(n=1, h=65, w=65, with_labels=False))
     assert out[0]["sem_seg"].shape == (7, 65, 65)
-    # without padding the stride-8 logits (9 x 8 = 72) cannot match 65x65 labels
+    # without padding, the stride-8 logits (9 cells) are resized to the 65x65 labels (as mmseg
+    # resizes logits to the label size), no longer x8 to 72x72 and a size mismatch
     model = build_model(tiny_cfg(config=PSP_HL))
     model.train()
-    with EventStorage(), pytest.raises((ValueError, RuntimeError)):
-        model(random_batch(n=2, h=65, w=65))
+    with EventStorage():
+        losses = model(random_batch(n=2, h=65, w=65))
+    assert all(torch.isfinite(v) for v in losses.values())

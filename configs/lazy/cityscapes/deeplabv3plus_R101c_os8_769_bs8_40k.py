@@ -1,7 +1,7 @@
 # Twin of configs/cityscapes/semantic-segmentation/deeplabv3plus_R101c_os8_769_bs8_40k.yaml.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import FCNHead
+from hardseg.modeling import DepthwiseSeparableASPPHead, FCNHead
 from hardseg.modeling.inference import InferenceConfig
 
 from ..common.data.cityscapes_769 import dataloader
@@ -24,15 +24,21 @@ shapes = {
     "res4": dict(channels=1024, stride=8),
     "res5": dict(channels=2048, stride=8),
 }
-model.sem_seg_head.update(
+# mmseg's DeepLabV3+ head, as in the official HL run (see the YAML twin).
+model.sem_seg_head = L(DepthwiseSeparableASPPHead)(
     input_shape={k: shapes[k] for k in ("res2", "res5")},
-    project_channels=[48],
-    aspp_dilations=[12, 24, 36],
-    aspp_pooling="global",
-    train_size=None,
-    use_depthwise_separable_conv=True,
-    decoder_channels=[512, 512],
+    num_classes=19,
+    in_feature="res5",
+    low_feature="res2",
+    channels=512,
+    c1_channels=48,
+    dilations=[12, 24, 36],
+    dropout=0.1,
+    norm="SyncBN",
+    align_corners=True,
     loss_type="cross_entropy",
+    loss_weight=1.0,
+    ignore_value=255,
 )
 model.aux_head = L(FCNHead)(
     input_shape={"res4": shapes["res4"]},
@@ -43,11 +49,18 @@ model.aux_head = L(FCNHead)(
     concat_input=False,
     dropout=0.1,
     norm="SyncBN",
+    align_corners=True,
     loss_type="cross_entropy",
     loss_weight=0.4,
     ignore_value=255,
 )
 model.inference = L(InferenceConfig)(mode="slide", crop_size=(769, 769), stride=(513, 513))
+# The official runs' crop geometry and loss normalisation (see the YAML twin's base config):
+# crops padded to exactly 769x769, slide windows unpadded, plain CE averaged over all pixels.
+model.pad_to_size = (769, 769)
+CE_ALL_PIXELS = [dict(name="cross_entropy", weight=1.0, options=dict(avg_over_all_pixels=True))]
+model.sem_seg_head.loss_type = CE_ALL_PIXELS
+model.aux_head.loss_type = CE_ALL_PIXELS
 optimizer.lr = 0.01
 optimizer.weight_decay = 5e-4
 optimizer.params.weight_decay_norm = 5e-4

@@ -5,6 +5,12 @@ from ..common.optim import SGD as optimizer
 from ..common.schedule import poly_lr_multiplier as lr_multiplier
 from ..common.train import train
 
+# The official runs' crop geometry and loss normalisation (see the YAML twin's base config):
+# crops padded to exactly 769x769, slide windows unpadded, plain CE averaged over all pixels.
+model.pad_to_size = (769, 769)
+CE_ALL_PIXELS = [dict(name="cross_entropy", weight=1.0, options=dict(avg_over_all_pixels=True))]
+model.sem_seg_head.loss_type = CE_ALL_PIXELS
+model.aux_head.loss_type = CE_ALL_PIXELS
 optimizer.lr = 0.01
 optimizer.weight_decay = 5e-4
 optimizer.params.weight_decay_norm = 5e-4

@@ -19,6 +19,7 @@ def add_backbone_config(cfg):
     # STEM_TYPE "deeplab", STEM_OUT_CHANNELS 64 and STRIDE_IN_1X1 False this is mmseg's V1c.
     cfg.MODEL.RESNETS.CONTRACT_DILATION = False
     # Pad images (and labels, with the ignore value) to a multiple of this before the backbone;
-    # 0: no padding (detectron2's ResNet). 4 lets 769x769 crops train heads that upsample their
-    # stride-4 logits by 4 (772 = 193 x 4).
+    # 0: no padding (detectron2's ResNet). Heads resize their logits to the label size for the
+    # loss, so any value trains; inference pads to it and crops. Not used with
+    # INPUT.CROP.PAD_TO_SIZE (training pads to the crop size, inference runs unpadded).
     cfg.MODEL.RESNETS.SIZE_DIVISIBILITY = 0

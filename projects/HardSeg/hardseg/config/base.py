@@ -18,6 +18,21 @@ def add_base_config(cfg):
     # also checks every label map for values outside [0, NUM_CLASSES) and IGNORE_VALUE.
     cfg.INPUT.DATASET_MAPPER_NAME = "semantic"
 
+    # Per-pixel training geometry (HardSegmentor). False: each batch is padded to its largest
+    # image, rounded up to MODEL.RESNETS.SIZE_DIVISIBILITY, and inference inputs (slide windows
+    # included) are padded the same way. True (mmseg's Pad, the official HL recipe): every
+    # training image is padded to exactly INPUT.CROP.SIZE (absolute crop; images 0, labels the
+    # ignore value), the logits are resized to the label size, and inference runs each image or
+    # slide window unpadded, its logits resized to the window size with the head's
+    # align_corners; with align_corners and 769 = 8*96+1 crops, label pixel j maps to stride-8
+    # cell j/8 exactly (docs/methods/hl.md §8.1).
+    cfg.INPUT.CROP.PAD_TO_SIZE = False
+
+    # Fixed hardness maps (MODEL.HARDNESS.SOURCE "fixed"): directory of <image file stem>.npy
+    # maps (float, H x W of the image, in [0, 1]) from tools/export_hardness_maps.py; "" = none.
+    # Read in training by SemanticDatasetMapper, which transforms them like the image.
+    cfg.INPUT.HARDNESS_MAP_DIR = ""
+
     # Visualisations written by tools/visualize_predictions.py (image | ground truth | prediction).
     cfg.TEST.VIS = CN()
     # How many images of each test dataset to draw.

@@ -25,6 +25,20 @@ def add_hardness_config(cfg):
     # init: the HL logit starts near 0, so the first weighted loss equals the mean CE over pixels.
     # (The decode head's own classifier: MODEL.SEM_SEG_HEAD.PREDICTOR_INIT_STD.)
     cfg.MODEL.HARDNESS.PREDICTOR_INIT_STD = 0.01
+    # Pixels the weights are normalised over (docs/methods/hl.md §8.5). "all_pixels" (official):
+    # every pixel of the per-process batch, padded and ignored ones included. "kept_pixels": only
+    # those the decode loss counts (labelled, and kept by OHEM when the loss is OHEM); the others
+    # get weight 0, so under OHEM the supervised term stays a weighted mean over the kept pixels
+    # and HL does not push the dropped ones to the floor. The U2PL + HL Cityscapes/VOC configs
+    # use "kept_pixels".
+    cfg.MODEL.HARDNESS.NORMALIZER = "all_pixels"
+    # Where the hardness comes from (docs/methods/hl.md §8.6). "online": the HL branch of a
+    # HardnessHead (MODEL.SEM_SEG_HEAD.NAME "HardnessHead"). "fixed": the official Mask2Former /
+    # SegFormer variant: per-image maps exported by tools/export_hardness_maps.py from a trained
+    # HL model, read by the mapper from INPUT.HARDNESS_MAP_DIR, weight a plain head's per-pixel
+    # loss as w = (map + EPS) / sum(map + EPS) over the per-process batch (no HL branch, no
+    # loss_hardness).
+    cfg.MODEL.HARDNESS.SOURCE = "online"
     # Write the hardness map of the first training image (and its per-pixel loss) to the event
     # storage (TensorBoard "hardness/...") every this many iterations; 0 disables.
     cfg.MODEL.HARDNESS.VIS_PERIOD = 1000

@@ -2,5 +2,11 @@
 
 from . import backbone, heads, losses, meta_arch  # noqa: F401  (registers)
 from . import mask_former, pixel_decoder, transformer_decoder  # noqa: F401  (registers)
-from .heads import DeepLabV3PlusPerPixelHead, FCNHead, HardnessHead, PSPNetHead
+from .heads import (
+    DeepLabV3PlusPerPixelHead,
+    DepthwiseSeparableASPPHead,
+    FCNHead,
+    HardnessHead,
+    PSPNetHead,
+)
 from .meta_arch import HardSegmentor

@@ -2,6 +2,7 @@
 
 import copy
 import logging
+from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 import numpy as np
@@ -96,6 +97,11 @@ class SemanticDatasetMapper:
     after the augmentations. In training, label values are checked (see :func:`check_label_map`);
     in inference the label is not loaded (evaluators read it from ``sem_seg_file_name``).
 
+    With ``hardness_map_dir`` (``INPUT.HARDNESS_MAP_DIR``, training only), the fixed hardness
+    map ``<dir>/<image file stem>.npy`` (H, W) of each image (tools/export_hardness_maps.py) goes
+    through the same geometric transforms as the image (bilinear resize, crop, flip) and comes
+    out as ``hardness`` (H', W') float16.
+
     Extra training targets come from ``target_generator`` (training only), called once per sample
     on the *augmented* label (H, W) numpy array; its dict is added to the output. From a config
     it is the :class:`hardseg.data.targets.DistanceMapTargets` of the distance maps the
@@ -117,6 +123,7 @@ class SemanticDatasetMapper:
         num_classes: int,
         ignore_value: int = 255,
         target_generator: Optional[Callable[[np.ndarray], Dict[str, torch.Tensor]]] = None,
+        hardness_map_dir: Optional[str] = None,
     ):
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)
@@ -124,6 +131,7 @@ class SemanticDatasetMapper:
         self.num_classes = num_classes
         self.ignore_value = ignore_value
         self.target_generator = target_generator
+        self.hardness_map_dir = Path(hardness_map_dir) if hardness_map_dir else None
         mode = "training" if is_train else "inference"
         logger.info(f"[SemanticDatasetMapper] augmentations used in {mode}: {augmentations}")
         if target_generator is not None:
@@ -144,6 +152,9 @@ class SemanticDatasetMapper:
             "num_classes": cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
             "ignore_value": cfg.MODEL.SEM_SEG_HEAD.IGNORE_VALUE,
             "target_generator": targets if targets is not None and targets.keys else None,
+            "hardness_map_dir": (
+                (cfg.INPUT.get("HARDNESS_MAP_DIR", "") or None) if is_train else None
+            ),
         }
 
     def read_image(self, dataset_dict) -> np.ndarray:
@@ -152,6 +163,25 @@ class SemanticDatasetMapper:
         image = read_image(dataset_dict["file_name"], format=self.image_format)  # errors name it
         utils.check_image_size(dataset_dict, image)
         return image
+
+    def read_hardness_map(self, dataset_dict, size) -> Optional[np.ndarray]:
+        """The fixed hardness map (H, W) float32 of ``dataset_dict``'s image, or None without
+        ``hardness_map_dir``. Raises ValueError naming the file if it is missing or mis-sized."""
+        if self.hardness_map_dir is None:
+            return None
+        path = self.hardness_map_dir / (Path(dataset_dict["file_name"]).stem + ".npy")
+        if not path.is_file():
+            raise ValueError(
+                f"INPUT.HARDNESS_MAP_DIR={str(self.hardness_map_dir)!r} has no {path.name} for "
+                f"{dataset_dict['file_name']}; export the maps with tools/export_hardness_maps.py."
+            )
+        hardness = np.load(path, allow_pickle=False).astype(np.float32)
+        if hardness.shape != tuple(size):
+            raise ValueError(
+                f"{path}: hardness map of size {hardness.shape}, but the image "
+                f"{dataset_dict['file_name']} is {tuple(size)}; re-export the maps."
+            )
+        return hardness
 
     def __call__(self, dataset_dict):
         dataset_dict = copy.deepcopy(dataset_dict)
@@ -168,9 +198,15 @@ class SemanticDatasetMapper:
                 )
         if sem_seg is not None and self.label_as_float:
             sem_seg = sem_seg.astype(np.float64)  # resized by torch, not PIL (subclass option)
+        hardness = self.read_hardness_map(dataset_dict, image.shape[:2]) if self.is_train else None
         aug_input = T.AugInput(image, sem_seg=sem_seg)
-        self.augmentations(aug_input)
+        transforms = self.augmentations(aug_input)
         image = aug_input.image
+        if hardness is not None:
+            hardness = transforms.apply_image(hardness)
+            dataset_dict["hardness"] = torch.as_tensor(
+                np.ascontiguousarray(hardness), dtype=torch.float16
+            )
         dataset_dict["image"] = torch.as_tensor(np.ascontiguousarray(image.transpose(2, 0, 1)))
         if sem_seg is not None:
             dataset_dict["sem_seg"] = torch.as_tensor(aug_input.sem_seg.astype("long"))

@@ -24,6 +24,7 @@ Heads keep no per-batch state on ``self``: everything a loss needs arrives as an
 from .per_pixel import PerPixelLossMixin
 from .deeplabv3plus_head import DeepLabV3PlusPerPixelHead
 from .u2pl_deeplabv3plus_head import U2PLDeepLabV3PlusHead
+from .sep_aspp_head import DepthwiseSeparableASPPHead
 from .pspnet_head import PSPNetHead
 from .fcn_head import FCNHead, build_aux_head
 from .hardness_head import HardnessHead

@@ -19,6 +19,8 @@ from detectron2.utils.events import get_event_storage
 from ..losses import check_pixel_form, hardness_losses, hardness_weights
 from ._common import init_predictor
 
+# MODEL.HARDNESS.NORMALIZER values (docs/methods/hl.md §8.5)
+HL_NORMALIZERS = ("all_pixels", "kept_pixels")
 _SEG = "seg."
 _HL = "hl."
 
@@ -42,7 +44,8 @@ class HardnessHead(nn.Module):
       pixels -- the inner head's own per-pixel loss (cross-entropy, focal, OHEM, ...);
     * ``z = hl.layers({k: v.detach()})`` (N, 1, h', w'), resized bilinearly to (N, H, W) with the
       inner head's ``align_corners``; ``w = (sigmoid(z) + eps) / sum(sigmoid(z) + eps)`` over all
-      N*H*W pixels (padded and ignored included), computed in float32;
+      N*H*W pixels (padded and ignored included), computed in float32 (``normalizer``
+      "kept_pixels": over the pixels the decode loss counts, 0 elsewhere);
     * returns ``{"loss_sem_seg": sum(sg(w) * l), "loss_hardness": -loss_weight * sum(w * sg(l))}``.
 
     What is detached: the HL branch sees detached features, so ``loss_hardness`` reaches neither
@@ -65,6 +68,7 @@ class HardnessHead(nn.Module):
         loss_weight: float = 0.01,
         predictor_init_std: float = 0.01,
         vis_period: int = 0,
+        normalizer: str = "all_pixels",
     ):
         """
         Args:
@@ -74,6 +78,8 @@ class HardnessHead(nn.Module):
                 initialised independently); its ``predictor`` (final 1x1 conv) is re-initialised
                 with N(0, ``predictor_init_std``) and bias 0.
             eps, loss_weight: ``MODEL.HARDNESS.EPS`` and ``LOSS_WEIGHT`` (lambda_HL).
+            normalizer: ``MODEL.HARDNESS.NORMALIZER``: "all_pixels" (official: every pixel of
+                the batch) or "kept_pixels" (those the decode loss counts, ``head.kept_pixels``).
             vis_period: put the hardness map in the event storage every this many iterations
                 (0: never).
 
@@ -96,6 +102,15 @@ class HardnessHead(nn.Module):
                 f"the HL branch must end in a 1-output-channel nn.Conv2d named 'predictor'; "
                 f"{type(hl_head).__name__} has {predictor!r}."
             )
+        if normalizer not in HL_NORMALIZERS:
+            raise ValueError(
+                f"MODEL.HARDNESS.NORMALIZER={normalizer!r}; expected one of {HL_NORMALIZERS}."
+            )
+        if normalizer == "kept_pixels" and not hasattr(head, "kept_pixels"):
+            raise ValueError(
+                f"MODEL.HARDNESS.NORMALIZER='kept_pixels' needs a head with kept_pixels() "
+                f"(PerPixelLossMixin); {name} has none."
+            )
         if eps <= 0:
             raise ValueError(f"MODEL.HARDNESS.EPS must be > 0, got {eps}.")
         init_predictor(predictor, predictor_init_std)
@@ -104,6 +119,7 @@ class HardnessHead(nn.Module):
         self.eps = eps
         self.loss_weight = loss_weight
         self.vis_period = vis_period
+        self.normalizer = normalizer
         self.ignore_value = head.ignore_value
         self.common_stride = getattr(head, "common_stride", None)
         self.register_state_dict_post_hook(HardnessHead._plain_keys)
@@ -133,6 +149,7 @@ class HardnessHead(nn.Module):
             "loss_weight": h.LOSS_WEIGHT,
             "predictor_init_std": h.PREDICTOR_INIT_STD,
             "vis_period": h.VIS_PERIOD,
+            "normalizer": h.NORMALIZER,
         }
 
     @property
@@ -162,6 +179,10 @@ class HardnessHead(nn.Module):
     def layers(self, features: Dict[str, torch.Tensor], *, return_features: bool = False):
         """The decode head's ``layers`` (logits (N, K, h, w), and its features if asked)."""
         return self.seg.layers(features, return_features=return_features)
+
+    def upsample(self, predictions: torch.Tensor, size=None) -> torch.Tensor:
+        """The decode head's ``upsample`` (logits to (H, W), or by its stride)."""
+        return self.seg.upsample(predictions, size)
 
     def hardness_logits(self, features: Dict[str, torch.Tensor], size) -> torch.Tensor:
         """HL logits z (N, H, W) float32 at ``size`` = (H, W), from detached ``features``."""
@@ -224,7 +245,10 @@ class HardnessHead(nn.Module):
         pixel_losses = self.seg.pixel_loss(logits, targets, loss_inputs=loss_inputs)
         pixel_losses = pixel_losses.float() * self.seg.loss_weight
         z = self.hardness_logits(features, pixel_losses.shape[-2:])
-        weights = hardness_weights(z, self.eps)
+        mask = None
+        if self.normalizer == "kept_pixels":
+            mask = self.seg.kept_pixels(logits, targets)
+        weights = hardness_weights(z, self.eps, mask)
         loss_seg, loss_hl = hardness_losses(weights, pixel_losses, self.loss_weight)
         self._log(z, weights, pixel_losses)
         return {"loss_sem_seg": loss_seg, "loss_hardness": loss_hl}
@@ -233,7 +257,10 @@ class HardnessHead(nn.Module):
     def _log(self, z, weights, pixel_losses):
         storage = get_event_storage()
         storage.put_scalar("hardness/sigmoid_mean", torch.sigmoid(z).mean().item())
-        storage.put_scalar("hardness/weight_ratio", (weights.max() / weights.min()).item())
+        positive = weights[weights > 0]  # "kept_pixels": the pixels outside the loss weigh 0
+        if positive.numel():
+            ratio = (positive.max() / positive.min()).item()
+            storage.put_scalar("hardness/weight_ratio", ratio)
         if self.vis_period > 0 and storage.iter % self.vis_period == 0:
             # image 0: sigmoid(z) in [0, 1] | per-pixel loss / its max, side by side, grey.
             loss = pixel_losses[0] / pixel_losses[0].max().clamp(min=1e-12)

@@ -66,17 +66,28 @@ class PerPixelLossMixin:
         """Names of the extra maps the configured loss needs (e.g. ``("signed_dist",)``)."""
         return loss_required_inputs(self.loss)
 
-    def upsample(self, predictions: torch.Tensor) -> torch.Tensor:
-        """(N, K, H/s, W/s) -> (N, K, H, W), bilinear, as the loss and inference see them; with
-        the head's ``align_corners`` attribute where it has one (PSPNet, FCN), else False."""
-        if self.common_stride == 1:
+    def upsample(self, predictions: torch.Tensor, size=None) -> torch.Tensor:
+        """(N, K, h, w) -> (N, K, H, W), bilinear, with the head's ``align_corners`` attribute
+        where it has one (PSPNet, FCN), else False.
+
+        ``size`` None: (H, W) = (s*h, s*w), s = ``common_stride`` (inference on inputs padded to
+        a multiple of s). ``size`` (H, W): exactly that size, as mmseg resizes logits to the label
+        size; the loss always passes the target size, so that a head whose stride does not divide
+        the padded input (an FCN auxiliary head at stride 8 on a 772 crop, or any head on a 769
+        crop) meets its labels pixel for pixel. With ``align_corners=True`` and H = s*(h-1)+1
+        (mmseg's 769 = 8*96+1 crops), label pixel j lands exactly on logit cell j/s.
+        """
+        align = bool(getattr(self, "align_corners", False))
+        if size is None:
+            if self.common_stride == 1:
+                return predictions
+            return F.interpolate(
+                predictions, scale_factor=self.common_stride, mode="bilinear", align_corners=align
+            )
+        size = tuple(int(v) for v in size)
+        if tuple(predictions.shape[-2:]) == size:
             return predictions
-        return F.interpolate(
-            predictions,
-            scale_factor=self.common_stride,
-            mode="bilinear",
-            align_corners=getattr(self, "align_corners", False),
-        )
+        return F.interpolate(predictions, size=size, mode="bilinear", align_corners=align)
 
     def pixel_loss(
         self, predictions: torch.Tensor, targets: torch.Tensor, *, loss_inputs: LossInputs = None
@@ -91,7 +102,24 @@ class PerPixelLossMixin:
         """
         check_pixel_form(self.loss, self.loss_type)
         extra = select_loss_inputs(self.loss, loss_inputs)
-        return self.loss.pixel_loss(self.upsample(predictions), targets, **extra)
+        return self.loss.pixel_loss(
+            self.upsample(predictions, targets.shape[-2:]), targets, **extra
+        )
+
+    @torch.no_grad()
+    def kept_pixels(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """(N, H, W) bool: the pixels the loss counts. A loss with a ``kept_mask`` (OHEM) gives
+        the labelled pixels it keeps, any other the labelled pixels (target != ignore value); a
+        weighted sum, the union over its terms."""
+        losses = self.loss.modules_ if isinstance(self.loss, WeightedSumLoss) else [self.loss]
+        if not any(hasattr(m, "kept_mask") for m in losses):
+            return targets != self.ignore_value
+        logits = self.upsample(predictions, targets.shape[-2:])
+        kept = torch.zeros_like(targets, dtype=torch.bool)
+        for m in losses:
+            mask = m.kept_mask(logits, targets) if hasattr(m, "kept_mask") else None
+            kept |= (targets != self.ignore_value) if mask is None else mask
+        return kept
 
     def losses(
         self,
@@ -115,7 +143,7 @@ class PerPixelLossMixin:
         if pixel_weights is not None:
             pixels = self.pixel_loss(predictions, targets, loss_inputs=loss_inputs)
             return {"loss_sem_seg": (pixel_weights * (pixels.float() * self.loss_weight)).sum()}
-        logits = self.upsample(predictions)
+        logits = self.upsample(predictions, targets.shape[-2:])
         extra = select_loss_inputs(self.loss, loss_inputs)
         if not isinstance(self.loss, WeightedSumLoss):
             return {"loss_sem_seg": self.loss(logits, targets, **extra) * self.loss_weight}

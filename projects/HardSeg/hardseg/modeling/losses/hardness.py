@@ -19,16 +19,22 @@ from typing import Tuple
 import torch
 
 
-def hardness_weights(hl_logits: torch.Tensor, eps: float = 0.1) -> torch.Tensor:
-    """``sigmoid(hl_logits) + eps``, divided by its sum over every element.
+def hardness_weights(hl_logits: torch.Tensor, eps: float = 0.1, mask=None) -> torch.Tensor:
+    """``sigmoid(hl_logits) + eps``, divided by its sum over every element; with ``mask``, over
+    the masked elements only (the others get weight 0).
 
     Args:
         hl_logits: HL logits of any shape, e.g. (N, H, W) at label resolution, or (N, P) at
             sampled points.
+        mask: None (the official normaliser: every element), or a bool tensor of the same shape
+            (e.g. the pixels a loss keeps).
     Returns:
-        weights of the same shape, positive, summing to 1.
+        weights of the same shape, non-negative, summing to 1 (0 everywhere if ``mask`` is empty).
     """
     h = torch.sigmoid(hl_logits) + eps
+    if mask is not None:
+        h = h * mask.to(h.dtype)
+        return h / h.sum().clamp(min=torch.finfo(h.dtype).tiny)
     return h / h.sum()
 
 

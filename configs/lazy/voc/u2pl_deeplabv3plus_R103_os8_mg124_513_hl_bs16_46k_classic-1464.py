@@ -1,0 +1,18 @@
+# Twin of configs/voc/semi-supervised/u2pl_deeplabv3plus_R103_os8_mg124_513_hl_bs16_46k_classic-1464.yaml: U2PL + HL, the
+# U2PL config u2pl_deeplabv3plus_R103_os8_mg124_513_bs16_46k_classic-1464 with HardnessHead in the student and the teacher, weights
+# normalised over the pixels the supervised loss counts (docs/methods/hl.md §8.5).
+from detectron2.config import LazyConfig
+
+from ..common.models.hardness import add_hardness
+
+# load_rel, not a relative import: the parent's file name has a "-" in it.
+dataloader, lr_multiplier, model, optimizer, train = LazyConfig.load_rel(
+    "u2pl_deeplabv3plus_R103_os8_mg124_513_bs16_46k_classic-1464.py",
+    ("dataloader", "lr_multiplier", "model", "optimizer", "train"),
+)
+
+for _branch in (model.student, model.teacher):
+    _branch.segmentor = add_hardness(
+        _branch.segmentor, eps=0.1, loss_weight=0.01, normalizer="kept_pixels"
+    )
+train.output_dir = "./output/voc/u2pl_deeplabv3plus_R103_os8_mg124_513_hl_bs16_46k_classic-1464"
