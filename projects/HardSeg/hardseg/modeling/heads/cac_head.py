@@ -336,7 +336,7 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         cac = cac_loss(
             self.proj(x),
             small[:, 0].long(),
-            logits.detach(),
+            self._at(logits.detach(), x.shape[-2:]),
             weight_logits,
             ignore_value=self.ignore_value,
             **self.cac_options,
@@ -346,13 +346,26 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         losses["loss_cac"] = cac * alpha
         return losses
 
+    def _at(self, maps: torch.Tensor, size) -> torch.Tensor:
+        """(N, K, h', w') -> (N, K, *size), bilinear with the innermost head's ``align_corners``;
+        unchanged when already that size. X may sit at another resolution than the logits
+        (docs/methods/cac.md §2): the main logits are brought to X's grid for the pixel choice,
+        the weight logits to the label grid for their loss."""
+        if tuple(maps.shape[-2:]) == tuple(size):
+            return maps
+        align = getattr(innermost_head(self.seg), "align_corners", False)
+        return F.interpolate(maps, size=tuple(size), mode="bilinear", align_corners=align)
+
     def _weight_branch_loss(self, logits, weight_logits, targets, loss_inputs):
         """beta x the innermost head's loss on the weight logits (docs/methods/cac.md §4.1),
         with the OHEM kept mask of the main logits when the loss has one."""
         inner = innermost_head(self.seg)
         loss = inner.loss
         terms = loss.terms if isinstance(loss, WeightedSumLoss) else [("", 1.0, loss)]
-        up = inner.upsample(weight_logits)
+        if weight_logits.shape[-2:] == logits.shape[-2:]:
+            up = inner.upsample(weight_logits)
+        else:  # X is coarser than the logits (FCN-8s' fc7, DUC before the pixel shuffle)
+            up = self._at(weight_logits, targets.shape[-2:])
         total = 0.0
         for _, weight, term in terms:
             extra = select_loss_inputs(term, loss_inputs)
