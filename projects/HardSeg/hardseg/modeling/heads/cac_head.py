@@ -32,6 +32,7 @@ _OWN = ("proj.", "weight_branch.")
 
 # docs/methods/cac.md §2: the head feature that plays X, in order of preference.
 CAC_INPUT_PREFERENCE = ("head_input", "decoder_concat", "pre_classifier")
+WEIGHT_BRANCHES = ("auto", "head", "conv")
 
 
 def innermost_head(head: nn.Module) -> nn.Module:
@@ -118,6 +119,7 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         head: nn.Module,
         num_classes: int,
         cac_input: str = "",
+        weight_branch: str = "auto",
         proj_channels: int = 256,
         weight_kernel_size: int = 1,
         norm: str = "BN",
@@ -138,6 +140,9 @@ class ConfidenceAwareContrastiveHead(nn.Module):
                 ``layers(..., return_features=True)`` and ``feature_channels``.
             cac_input: the name of the head feature that plays X; "" picks the first of
                 ``CAC_INPUT_PREFERENCE`` the head offers (docs/methods/cac.md §2).
+            weight_branch: "auto" (the head's own weight branch when it has one and X is its
+                "head_input", as the official OCR and SegFormer heads; else the conv branch),
+                "head" or "conv" (docs/methods/cac.md §3).
             loss_weight, weight_loss_weight: alpha and beta.
             Other arguments: ``MODEL.CAC.*`` (hardseg/config/cac.py).
         Raises:
@@ -182,8 +187,20 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         self.seg = head
         self.cac_input = cac_input
         self.proj = ProjectionHead(channels[cac_input], proj_channels, norm)
-        # A head may bring its own weight branch (OCRNet: a complete second stage 2).
-        own_branch = getattr(head, "cac_weight_branch", None)
+        # A head may bring its own weight branch (OCRNet: a complete second stage 2; SegFormer:
+        # per-level convs), used with its own X "head_input" (docs/methods/cac.md §3).
+        own_branch = getattr(inner, "cac_weight_branch", None)
+        if weight_branch not in WEIGHT_BRANCHES:
+            raise ValueError(
+                f"MODEL.CAC.WEIGHT_BRANCH={weight_branch!r}; choose one of {WEIGHT_BRANCHES}."
+            )
+        if weight_branch == "head" and own_branch is None:
+            raise ValueError(
+                f"MODEL.CAC.WEIGHT_BRANCH='head': {type(inner).__name__} has no weight branch of "
+                "its own (HRNetOCRHead and SegFormerHead do); use 'auto' or 'conv'."
+            )
+        if weight_branch == "conv" or (weight_branch == "auto" and cac_input != "head_input"):
+            own_branch = None
         self.branch_reads_dict = own_branch is not None
         if own_branch is not None:
             self.weight_branch = own_branch(num_classes)
@@ -233,6 +250,7 @@ class ConfidenceAwareContrastiveHead(nn.Module):
             "head": head,
             "num_classes": cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
             "cac_input": c.INPUT_FEATURE,
+            "weight_branch": c.WEIGHT_BRANCH,
             "proj_channels": c.PROJ_CHANNELS,
             "weight_kernel_size": c.WEIGHT_KERNEL_SIZE,
             "norm": cfg.MODEL.SEM_SEG_HEAD.NORM,
