@@ -11,6 +11,10 @@ def add_cac_config(cfg):
     """Add ``MODEL.CAC.*``. CAC is on when MODEL.SEM_SEG_HEAD.NAME is
     "ConfidenceAwareContrastiveHead"."""
     cfg.MODEL.CAC = CN()
+    # Mask classification only (MODEL.META_ARCHITECTURE "HardMaskFormer"): add HardSeg's CAC
+    # adapter on the pixel decoder's mask_features (docs/methods/cac.md §8). Per-pixel models
+    # turn CAC on by the head name instead.
+    cfg.MODEL.CAC.ENABLED = False
     # Registered per-pixel head that the CAC head wraps (may itself be "HardnessHead", which then
     # wraps MODEL.HARDNESS.HEAD_NAME: CAC + HL in one config).
     cfg.MODEL.CAC.HEAD_NAME = "FCNHead"

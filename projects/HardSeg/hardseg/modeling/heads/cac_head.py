@@ -234,16 +234,17 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         if cfg.MODEL.META_ARCHITECTURE == "HardMaskFormer":
             raise ValueError(
                 "MODEL.SEM_SEG_HEAD.NAME='ConfidenceAwareContrastiveHead' with "
-                "MODEL.META_ARCHITECTURE='HardMaskFormer': mask classification has no CAC adapter "
-                "in HardSeg (docs/methods/cac.md §8); use a per-pixel meta-architecture "
-                "('HardSegmentor')."
+                "MODEL.META_ARCHITECTURE='HardMaskFormer': keep the mask-classification head as "
+                "MODEL.SEM_SEG_HEAD.NAME and set MODEL.CAC.ENABLED=True, which adds CAC on the "
+                "pixel decoder's mask_features (docs/methods/cac.md §8)."
             )
         build = SEM_SEG_HEADS_REGISTRY.get(c.HEAD_NAME)
         if not hasattr(build, "layers"):
             raise ValueError(
                 f"MODEL.CAC.HEAD_NAME={c.HEAD_NAME!r} has no per-pixel logits (no layers()); CAC "
                 "wraps per-pixel heads only (e.g. 'FCNHead', 'DeepLabV3PlusPerPixelHead'). "
-                "Mask-classification heads have no CAC adapter in HardSeg (docs/methods/cac.md §8)."
+                "For a mask-classification model use MODEL.META_ARCHITECTURE='HardMaskFormer' with "
+                "MODEL.CAC.ENABLED=True (docs/methods/cac.md §8)."
             )
         head = build(cfg, input_shape)
         return {
