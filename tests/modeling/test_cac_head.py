@@ -145,3 +145,7 @@ def test_bad_heads_and_losses_name_the_key():
         _model("MODEL.META_ARCHITECTURE", "HardMaskFormer")
     with pytest.raises(ValueError, match="MODEL.CAC.CLASS_MEAN"):
         _model("MODEL.CAC.CLASS_MEAN", "mean")
+    with pytest.raises(ValueError, match="MODEL.CAC.ENABLED"):
+        _model("MODEL.CAC.ENABLED", True)
+    with pytest.raises(ValueError, match="MODEL.CAC.WEIGHT_BRANCH"):
+        _model("MODEL.CAC.WEIGHT_BRANCH", "head")  # FCNHead has no weight branch of its own

@@ -1,6 +1,6 @@
 """The classic CNN architectures (docs/models.md): published parameter counts on the meta device,
-one training step and odd-size inference at tiny width, HL wrapping, and torchvision key maps.
-CAC wrapping is not tested here (CAC lands separately)."""
+one training step and odd-size inference at tiny width, HL and CAC wrapping, and torchvision key maps.
+"""
 
 import pytest
 import torch
@@ -21,6 +21,7 @@ from hardseg.modeling.backbone import (
 )
 from hardseg.modeling.heads import (
     DeepLabV3PerPixelHead,
+    ConfidenceAwareContrastiveHead,
     DUCHead,
     ENetHead,
     FCNHead,
@@ -255,6 +256,31 @@ def test_hardness_head_wraps_and_trains(family):
     assert set(losses) == {"loss_sem_seg", "loss_hardness"}
     assert all(torch.isfinite(v) for v in losses.values())
     assert model.sem_seg_head.hl.predictor.out_channels == 1
+
+
+# docs/methods/cac.md §2: the head feature each family exposes as X
+CAC_X = {"fcn8s": "head_input", "unet": "pre_classifier", "segnet": "pre_classifier",
+         "enet": "pre_classifier", "gcn": "pre_classifier", "duc_hdc": "pre_classifier",
+         "upernet": "pre_classifier", "deeplabv3": "pre_classifier"}  # fmt: skip
+
+
+@pytest.mark.parametrize("family", list(CAC_X))
+def test_cac_head_wraps_and_trains(family):
+    torch.manual_seed(0)
+    backbone, head = _tiny(family, 5)
+    cac = ConfidenceAwareContrastiveHead(head=head, num_classes=5, proj_channels=8, threshold=2,
+                                         max_sample=64)  # fmt: skip
+    assert cac.cac_input == CAC_X[family]
+    model = HardSegmentor(backbone=backbone, sem_seg_head=cac, pixel_mean=[128.0] * 3,
+                          pixel_std=[64.0] * 3)  # fmt: skip
+    batch = random_batch(2, 64, 64, num_classes=5)
+    for b in batch:  # column blocks: even at 1/16 (4 x 4) each class has 4 > threshold pixels
+        b["sem_seg"] = (torch.arange(64)[None, :] // 16 % 5).expand(64, 64).clone()
+    losses = _train_step(model, batch)
+    assert set(losses) == {"loss_sem_seg", "loss_sem_seg_weight", "loss_cac"}
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert losses["loss_cac"] > 0  # pixels were sampled, the term is not the empty-set zero
+    assert cac.proj.conv.weight.grad.abs().sum() > 0
 
 
 # ---- torchvision checkpoints by key mapping -----------------------------------------------------

@@ -298,7 +298,7 @@ def test_trainer_selects_the_mask_former_mapper():
 
 def test_unknown_optimizer_name_is_an_error():
     cfg = tiny_cfg(config=INSTANT)
-    cfg.SOLVER.OPTIMIZER = "ADAM"
+    cfg.SOLVER.OPTIMIZER = "LAMB"
     with pytest.raises(ValueError, match="SOLVER.OPTIMIZER"):
         build_optimizer(cfg, build_model(cfg))
 

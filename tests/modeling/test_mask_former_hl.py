@@ -191,3 +191,44 @@ def test_eval_output_identical_with_and_without_hl_branch():
     for x, y in zip(a, b):
         assert torch.equal(x["sem_seg"], y["sem_seg"])
     assert calls == []  # the HL branch is not run at inference
+
+
+# ---- CAC on mask_features (docs/methods/cac.md §8) -------------------------------------------------
+def test_cac_on_mask_features_trains_a_step_and_is_skipped_in_eval():
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg("MODEL.CAC.ENABLED", True, "MODEL.CAC.THRESHOLD", 4,
+                                 "MODEL.CAC.PROJ_CHANNELS", 32, config=INSTANT))  # fmt: skip
+    model.train()
+    batch = random_batch(n=2, h=64, w=64, num_classes=7)
+    for b in batch:  # 16-pixel column blocks: 4 x 16 pixels per class at 1/4, over the threshold
+        b["sem_seg"] = (torch.arange(64)[None, :] // 16 % 7).expand(64, 64).clone()
+    with EventStorage(0):
+        losses = model(batch)
+    assert {"loss_ce", "loss_mask", "loss_dice", "loss_sem_seg_weight", "loss_cac"} <= set(losses)
+    assert all(torch.isfinite(v) for v in losses.values()) and losses["loss_cac"] > 0
+    losses["loss_cac"].backward(retain_graph=True)
+    assert model.cac_branch.proj.conv.weight.grad.abs().sum() > 0
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in model.sem_seg_head.parameters())  # fmt: skip
+    model.zero_grad(set_to_none=True)
+    losses["loss_sem_seg_weight"].backward()  # detached X: reaches the weight branch only
+    assert model.cac_branch.weight_branch.classifier.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.sem_seg_head.parameters())
+    calls = []
+    model.cac_branch.register_forward_hook(lambda *a: calls.append(1))
+    model.eval()
+    with torch.no_grad():
+        model(random_batch(n=1, h=64, w=64, with_labels=False))
+    assert calls == []
+
+
+def test_semantic_log_probs_are_the_normalised_semantic_inference():
+    from hardseg.modeling.mask_former import semantic_inference
+    from hardseg.modeling.mask_former.cac_branch import semantic_log_probs
+
+    torch.manual_seed(0)
+    cls, masks = torch.randn(2, 5, 4), torch.randn(2, 5, 3, 3)
+    out = semantic_log_probs(cls, masks).exp()
+    for i in range(2):
+        scores = semantic_inference(cls[i], masks[i])
+        torch.testing.assert_close(out[i], scores / scores.sum(0, keepdim=True))

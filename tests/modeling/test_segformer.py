@@ -14,6 +14,7 @@ from detectron2.utils.events import EventStorage
 from hardseg.modeling.backbone import MIT_VARIANTS, MixVisionTransformer
 from hardseg.modeling.backbone.mit import EfficientSelfAttention
 from hardseg.modeling.heads import SegFormerHead
+from hardseg.modeling.heads.segformer_head import SegFormerCACWeightBranch
 from hardseg.solver import param_groups
 from hardseg.weights import UnmatchedKeysError, convert_mit
 from hardseg.weights.mapping import check_against
@@ -22,6 +23,7 @@ from tests.common import random_batch, tiny_cfg
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = "hardshapes/segformer_tiny_bs8_600it.yaml"
 TINY_HL = "hardshapes/segformer_tiny_hl_bs8_600it.yaml"
+TINY_CAC = "hardshapes/segformer_tiny_cac_bs8_600it.yaml"
 
 # Xie et al., "SegFormer", NeurIPS 2021, Table 1 (ADE20K, 150 classes): encoder + decoder params.
 PUBLISHED_M = {"b0": 3.8, "b1": 13.7, "b2": 27.5, "b3": 47.3, "b4": 64.1, "b5": 84.7}
@@ -235,3 +237,66 @@ def test_sliding_window_inference_covers_the_image():
     with torch.no_grad():
         out = model(random_batch(n=1, h=70, w=90, with_labels=False))
     assert out[0]["sem_seg"].shape == (7, 70, 90) and torch.isfinite(out[0]["sem_seg"]).all()
+
+
+# ---- CAC (official CACSegformerHead semantics) and HL + CAC -------------------------------------
+def _blocks(batch):
+    """Labels in 16-pixel column blocks: every class has > 20 pixels at 1/4 (the threshold)."""
+    for b in batch:
+        h, w = b["sem_seg"].shape
+        b["sem_seg"] = (torch.arange(w)[None, :] // 16 % 7).expand(h, w).clone()
+    return batch
+
+
+@pytest.mark.parametrize("hl", [False, True])
+def test_cac_wraps_segformer_and_trains(hl):
+    torch.manual_seed(0)
+    opts = ["MODEL.CAC.HEAD_NAME", "HardnessHead", "MODEL.HARDNESS.ENABLED", "True",
+            "MODEL.HARDNESS.HEAD_NAME", "SegFormerHead"]  # fmt: skip
+    model = build_model(tiny_cfg(*(opts if hl else []), config=TINY_CAC))
+    cac = model.sem_seg_head
+    levels = [16, 32, 48, 64]  # the toy MiT's embed dims: X is their concat at 1/4
+    assert cac.cac_input == "head_input" and cac.proj.conv.in_channels == sum(levels)
+    assert isinstance(cac.weight_branch, SegFormerCACWeightBranch)
+    assert [c.conv.in_channels for c in cac.weight_branch.convs] == levels
+    model.train()
+    with EventStorage():
+        losses = model(_blocks(random_batch(n=2, h=64, w=96, num_classes=7)))
+    expected = {"loss_sem_seg", "loss_sem_seg_weight", "loss_cac"} | (
+        {"loss_hardness"} if hl else set()
+    )
+    assert set(losses) == expected
+    assert all(torch.isfinite(v) for v in losses.values()) and losses["loss_cac"] > 0
+    sum(losses.values()).backward()
+    # the weight branch reads detached levels: the backbone's gradient is the same without it
+    assert all(p.grad is not None for p in cac.weight_branch.parameters())
+    assert cac.proj.conv.weight.grad.abs().sum() > 0
+
+
+def test_cac_weight_branch_is_detached_from_the_backbone():
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg(config=TINY_CAC))
+    model.train()
+    batch = _blocks(random_batch(n=2, h=64, w=64, num_classes=7))
+    with EventStorage():
+        losses = model(batch)
+    losses["loss_sem_seg_weight"].backward()
+    assert all(p.grad is None or not p.grad.any() for p in model.backbone.parameters())
+    assert model.sem_seg_head.weight_branch.classifier.weight.grad.abs().sum() > 0
+
+
+def test_cac_segformer_eval_runs_only_the_wrapped_head():
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg(config=TINY_CAC))
+    plain = build_model(tiny_cfg(config=TINY))
+    own = ("sem_seg_head.proj.", "sem_seg_head.weight_branch.")
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith(own)})
+    calls = []
+    for name in ("proj", "weight_branch"):
+        getattr(model.sem_seg_head, name).register_forward_hook(lambda *a, n=name: calls.append(n))
+    model.eval(), plain.eval()
+    batch = random_batch(n=1, h=70, w=90, with_labels=False)
+    with torch.no_grad():
+        out, ref = model(batch), plain(batch)
+    assert calls == [] and out[0]["sem_seg"].shape == (7, 70, 90)
+    torch.testing.assert_close(out[0]["sem_seg"], ref[0]["sem_seg"])

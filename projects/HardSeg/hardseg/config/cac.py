@@ -11,6 +11,10 @@ def add_cac_config(cfg):
     """Add ``MODEL.CAC.*``. CAC is on when MODEL.SEM_SEG_HEAD.NAME is
     "ConfidenceAwareContrastiveHead"."""
     cfg.MODEL.CAC = CN()
+    # Mask classification only (MODEL.META_ARCHITECTURE "HardMaskFormer"): add HardSeg's CAC
+    # adapter on the pixel decoder's mask_features (docs/methods/cac.md §8). Per-pixel models
+    # turn CAC on by the head name instead.
+    cfg.MODEL.CAC.ENABLED = False
     # Registered per-pixel head that the CAC head wraps (may itself be "HardnessHead", which then
     # wraps MODEL.HARDNESS.HEAD_NAME: CAC + HL in one config).
     cfg.MODEL.CAC.HEAD_NAME = "FCNHead"
@@ -18,6 +22,10 @@ def add_cac_config(cfg):
     # and the weight branch; "" = "head_input" if the head has it, else "decoder_concat", else
     # "pre_classifier" (docs/methods/cac.md §2).
     cfg.MODEL.CAC.INPUT_FEATURE = ""
+    # Weight branch: "auto" = the head's own when it offers one and X is its "head_input"
+    # (HRNetOCRHead: a second OCR stage; SegFormerHead: the official CACSegformerHead per-level
+    # convs), else "conv" (conv k x k + classifier on X); "head" insists on the head's own.
+    cfg.MODEL.CAC.WEIGHT_BRANCH = "auto"
     # alpha: weight of loss_cac (0.4 Cityscapes FCN-HR48, 0.6 OCR-HR48, 1.0 Pascal-Context-59,
     # 3.5 COCO-Stuff-10k FCN-HR48).
     cfg.MODEL.CAC.LOSS_WEIGHT = 0.4

@@ -32,6 +32,7 @@ _OWN = ("proj.", "weight_branch.")
 
 # docs/methods/cac.md §2: the head feature that plays X, in order of preference.
 CAC_INPUT_PREFERENCE = ("head_input", "decoder_concat", "pre_classifier")
+WEIGHT_BRANCHES = ("auto", "head", "conv")
 
 
 def innermost_head(head: nn.Module) -> nn.Module:
@@ -118,6 +119,7 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         head: nn.Module,
         num_classes: int,
         cac_input: str = "",
+        weight_branch: str = "auto",
         proj_channels: int = 256,
         weight_kernel_size: int = 1,
         norm: str = "BN",
@@ -138,6 +140,9 @@ class ConfidenceAwareContrastiveHead(nn.Module):
                 ``layers(..., return_features=True)`` and ``feature_channels``.
             cac_input: the name of the head feature that plays X; "" picks the first of
                 ``CAC_INPUT_PREFERENCE`` the head offers (docs/methods/cac.md §2).
+            weight_branch: "auto" (the head's own weight branch when it has one and X is its
+                "head_input", as the official OCR and SegFormer heads; else the conv branch),
+                "head" or "conv" (docs/methods/cac.md §3).
             loss_weight, weight_loss_weight: alpha and beta.
             Other arguments: ``MODEL.CAC.*`` (hardseg/config/cac.py).
         Raises:
@@ -182,8 +187,20 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         self.seg = head
         self.cac_input = cac_input
         self.proj = ProjectionHead(channels[cac_input], proj_channels, norm)
-        # A head may bring its own weight branch (OCRNet: a complete second stage 2).
-        own_branch = getattr(head, "cac_weight_branch", None)
+        # A head may bring its own weight branch (OCRNet: a complete second stage 2; SegFormer:
+        # per-level convs), used with its own X "head_input" (docs/methods/cac.md §3).
+        own_branch = getattr(inner, "cac_weight_branch", None)
+        if weight_branch not in WEIGHT_BRANCHES:
+            raise ValueError(
+                f"MODEL.CAC.WEIGHT_BRANCH={weight_branch!r}; choose one of {WEIGHT_BRANCHES}."
+            )
+        if weight_branch == "head" and own_branch is None:
+            raise ValueError(
+                f"MODEL.CAC.WEIGHT_BRANCH='head': {type(inner).__name__} has no weight branch of "
+                "its own (HRNetOCRHead and SegFormerHead do); use 'auto' or 'conv'."
+            )
+        if weight_branch == "conv" or (weight_branch == "auto" and cac_input != "head_input"):
+            own_branch = None
         self.branch_reads_dict = own_branch is not None
         if own_branch is not None:
             self.weight_branch = own_branch(num_classes)
@@ -217,22 +234,24 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         if cfg.MODEL.META_ARCHITECTURE == "HardMaskFormer":
             raise ValueError(
                 "MODEL.SEM_SEG_HEAD.NAME='ConfidenceAwareContrastiveHead' with "
-                "MODEL.META_ARCHITECTURE='HardMaskFormer': mask classification has no CAC adapter "
-                "in HardSeg (docs/methods/cac.md §8); use a per-pixel meta-architecture "
-                "('HardSegmentor')."
+                "MODEL.META_ARCHITECTURE='HardMaskFormer': keep the mask-classification head as "
+                "MODEL.SEM_SEG_HEAD.NAME and set MODEL.CAC.ENABLED=True, which adds CAC on the "
+                "pixel decoder's mask_features (docs/methods/cac.md §8)."
             )
         build = SEM_SEG_HEADS_REGISTRY.get(c.HEAD_NAME)
         if not hasattr(build, "layers"):
             raise ValueError(
                 f"MODEL.CAC.HEAD_NAME={c.HEAD_NAME!r} has no per-pixel logits (no layers()); CAC "
                 "wraps per-pixel heads only (e.g. 'FCNHead', 'DeepLabV3PlusPerPixelHead'). "
-                "Mask-classification heads have no CAC adapter in HardSeg (docs/methods/cac.md §8)."
+                "For a mask-classification model use MODEL.META_ARCHITECTURE='HardMaskFormer' with "
+                "MODEL.CAC.ENABLED=True (docs/methods/cac.md §8)."
             )
         head = build(cfg, input_shape)
         return {
             "head": head,
             "num_classes": cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
             "cac_input": c.INPUT_FEATURE,
+            "weight_branch": c.WEIGHT_BRANCH,
             "proj_channels": c.PROJ_CHANNELS,
             "weight_kernel_size": c.WEIGHT_KERNEL_SIZE,
             "norm": cfg.MODEL.SEM_SEG_HEAD.NORM,
@@ -336,7 +355,7 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         cac = cac_loss(
             self.proj(x),
             small[:, 0].long(),
-            logits.detach(),
+            self._at(logits.detach(), x.shape[-2:]),
             weight_logits,
             ignore_value=self.ignore_value,
             **self.cac_options,
@@ -346,13 +365,26 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         losses["loss_cac"] = cac * alpha
         return losses
 
+    def _at(self, maps: torch.Tensor, size) -> torch.Tensor:
+        """(N, K, h', w') -> (N, K, *size), bilinear with the innermost head's ``align_corners``;
+        unchanged when already that size. X may sit at another resolution than the logits
+        (docs/methods/cac.md §2): the main logits are brought to X's grid for the pixel choice,
+        the weight logits to the label grid for their loss."""
+        if tuple(maps.shape[-2:]) == tuple(size):
+            return maps
+        align = getattr(innermost_head(self.seg), "align_corners", False)
+        return F.interpolate(maps, size=tuple(size), mode="bilinear", align_corners=align)
+
     def _weight_branch_loss(self, logits, weight_logits, targets, loss_inputs):
         """beta x the innermost head's loss on the weight logits (docs/methods/cac.md §4.1),
         with the OHEM kept mask of the main logits when the loss has one."""
         inner = innermost_head(self.seg)
         loss = inner.loss
         terms = loss.terms if isinstance(loss, WeightedSumLoss) else [("", 1.0, loss)]
-        up = inner.upsample(weight_logits)
+        if weight_logits.shape[-2:] == logits.shape[-2:]:
+            up = inner.upsample(weight_logits)
+        else:  # X is coarser than the logits (FCN-8s' fc7, DUC before the pixel shuffle)
+            up = self._at(weight_logits, targets.shape[-2:])
         total = 0.0
         for _, weight, term in terms:
             extra = select_loss_inputs(term, loss_inputs)

@@ -6,6 +6,7 @@ from typing import Dict, Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from detectron2.config import configurable
 from detectron2.layers import ShapeSpec
@@ -119,9 +120,30 @@ class FCNSkipHead(PerPixelLossMixin, nn.Module):
             **loss_args_from_config(cfg),
         }
 
+    @property
+    def feature_channels(self) -> Dict[str, int]:
+        """``head_input``: the levels the scores are read from, concatenated (CAC's X,
+        docs/methods/cac.md §2); ``pre_classifier``: fc7."""
+        return {
+            "head_input": sum(self._level_channels),
+            "pre_classifier": self.predictor.in_channels,
+        }
+
+    @property
+    def _level_channels(self):
+        convs = [self.predictor]
+        if self.output_stride <= 16:
+            convs.insert(0, self.score_pool4)
+        if self.output_stride == 8:
+            convs.insert(0, self.score_pool3)
+        return [c.in_channels for c in convs]
+
     def layers(self, features: Dict[str, torch.Tensor], *, return_features: bool = False):
         """features: pool3 (N, C3, H/8, W/8), pool4 (N, C4, H/16, W/16), fc7 (N, C7, H/32, W/32)
-        -> sem_seg_logits (N, K, H, W); with ``return_features``, also {"pre_classifier": fc7}."""
+        -> sem_seg_logits (N, K, H, W); with ``return_features``, also ``{"head_input":
+        (N, sum C, H/s, W/s), "pre_classifier": fc7}``, s = the output stride and head_input the
+        levels scored (pool3 / pool4 / fc7 as s = 8 / 16 / 32 needs) resized bilinearly to H/s
+        and concatenated."""
         pool3, pool4, fc7 = (features[f] for f in self.in_features)
         y = self.predictor(fc7)
         if self.output_stride <= 16:
@@ -129,4 +151,16 @@ class FCNSkipHead(PerPixelLossMixin, nn.Module):
         if self.output_stride == 8:
             y = self.up_pool4(y) + self.score_pool3(pool3)
         logits = self.up_final(y)
-        return (logits, {"pre_classifier": fc7}) if return_features else logits
+        if not return_features:
+            return logits
+        levels = {8: [pool3, pool4, fc7], 16: [pool4, fc7], 32: [fc7]}[self.output_stride]
+        size = levels[0].shape[-2:]
+        x = torch.cat(
+            [levels[0]]
+            + [
+                F.interpolate(v, size=size, mode="bilinear", align_corners=False)
+                for v in levels[1:]
+            ],
+            dim=1,
+        )
+        return logits, {"head_input": x, "pre_classifier": fc7}

@@ -122,6 +122,8 @@ class HardnessHead(nn.Module):
         self.normalizer = normalizer
         self.ignore_value = head.ignore_value
         self.common_stride = getattr(head, "common_stride", None)
+        # cascades (OCRNet): the earlier stages' logits come with layers()' features
+        self.wants_head_features = bool(getattr(head, "wants_head_features", False))
         self.register_state_dict_post_hook(HardnessHead._plain_keys)
         self.register_load_state_dict_pre_hook(HardnessHead._wrapped_keys)
 
@@ -139,12 +141,16 @@ class HardnessHead(nn.Module):
             )
         build = SEM_SEG_HEADS_REGISTRY.get(h.HEAD_NAME)
         head = build(cfg, input_shape)
-        hl_cfg = cfg.clone()
-        hl_cfg.defrost()
-        hl_cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES = 1
+        if hasattr(build, "hl_branch_from_config"):  # a cascade decides its own copy (OCRNet)
+            hl_head = build.hl_branch_from_config(cfg, input_shape)
+        else:
+            hl_cfg = cfg.clone()
+            hl_cfg.defrost()
+            hl_cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES = 1
+            hl_head = build(hl_cfg, input_shape)
         return {
             "head": head,
-            "hl_head": build(hl_cfg, input_shape),
+            "hl_head": hl_head,
             "eps": h.EPS,
             "loss_weight": h.LOSS_WEIGHT,
             "predictor_init_std": h.PREDICTOR_INIT_STD,
@@ -209,8 +215,13 @@ class HardnessHead(nn.Module):
         """
         if not self.training:
             return self.seg(features, targets)
-        logits = self.seg.layers(features)
-        return None, self.losses(logits, targets, features=features, loss_inputs=loss_inputs)
+        if self.wants_head_features:
+            logits, taps = self.seg.layers(features, return_features=True)
+        else:
+            logits, taps = self.seg.layers(features), None
+        return None, self.losses(
+            logits, targets, features=features, loss_inputs=loss_inputs, head_features=taps
+        )
 
     def losses(
         self,
@@ -220,6 +231,7 @@ class HardnessHead(nn.Module):
         features: Dict[str, torch.Tensor],
         pixel_weights: Optional[torch.Tensor] = None,
         loss_inputs: Optional[Dict[str, torch.Tensor]] = None,
+        head_features: Optional[Dict[str, torch.Tensor]] = None,
     ) -> Dict[str, torch.Tensor]:
         """The HL objective for decode-head ``logits`` (from :meth:`layers`; a wrapper such as
         U2PL runs the decode head on a larger batch and passes the labeled rows).
@@ -231,6 +243,8 @@ class HardnessHead(nn.Module):
                 branch reads them detached.
             pixel_weights: not accepted (HL makes its own weights); must be None.
             loss_inputs: the decode head's extra loss maps, as for any per-pixel head.
+            head_features: ``seg.layers(..., return_features=True)``'s dict, for a cascade
+                (recomputed from ``features`` when None).
         Returns:
             ``{"loss_sem_seg": sum(sg(w) * l), "loss_hardness": -lambda_HL * sum(w * sg(l))}``,
             ``l`` = ``loss_weight`` x the decode head's per-pixel loss (N, H, W) and ``w`` the
@@ -251,7 +265,18 @@ class HardnessHead(nn.Module):
         weights = hardness_weights(z, self.eps, mask)
         loss_seg, loss_hl = hardness_losses(weights, pixel_losses, self.loss_weight)
         self._log(z, weights, pixel_losses)
-        return {"loss_sem_seg": loss_seg, "loss_hardness": loss_hl}
+        out = {"loss_sem_seg": loss_seg, "loss_hardness": loss_hl}
+        if hasattr(self.seg, "cascade_pixel_losses"):
+            # A cascade (OCRNet): the same map re-weights the earlier stages' losses, which stay
+            # out of the HL objective (official HLCascadeEncoderDecoder, docs/methods/hl.md §3.3).
+            if head_features is None:
+                head_features = self.seg.layers(features, return_features=True)[1]
+            stages = self.seg.cascade_pixel_losses(
+                targets, head_features=head_features, loss_inputs=loss_inputs
+            )
+            for name, loss in stages.items():
+                out[name] = (weights.detach() * loss.float()).sum()
+        return out
 
     @torch.no_grad()
     def _log(self, z, weights, pixel_losses):

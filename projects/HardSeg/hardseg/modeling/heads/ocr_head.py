@@ -139,6 +139,22 @@ class HRNetOCRHead(PerPixelLossMixin, nn.Module):
         taps = {"head_input": x, "stage1_logits": stage1, "pre_classifier": y}
         return (logits, taps) if return_features else logits
 
+    @classmethod
+    def hl_branch_from_config(cls, cfg, input_shape) -> "HRNetOCRHead":
+        """HL's branch for OCRNet, as the official ``HLCascadeEncoderDecoder``: a complete copy of
+        the cascade whose stage 1 keeps the K classes (its soft regions feed stage 2) and whose
+        stage 2 has one output (docs/methods/hl.md §3.3)."""
+        args = cls.from_config(cfg, input_shape)
+        args["num_classes"] = 1
+        return cls(**args)
+
+    def cascade_pixel_losses(self, targets, *, head_features, loss_inputs=None):
+        """The earlier stages' per-pixel losses, each times its loss weight, (N, H, W), for HL to
+        re-weight with the same hardness map: ``{"loss_sem_seg_stage1": ...}``."""
+        s1 = self.stage1
+        loss = s1.pixel_loss(head_features["stage1_logits"], targets, loss_inputs=loss_inputs)
+        return {"loss_sem_seg_stage1": loss * s1.loss_weight}
+
     def cac_weight_branch(self, num_classes: int) -> nn.Module:
         """CAC's weight branch for OCRNet: a complete second stage 2 (docs/methods/cac.md §3)."""
         s = self.stage2

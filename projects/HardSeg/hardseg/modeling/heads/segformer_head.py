@@ -1,6 +1,6 @@
 """SegFormer's all-MLP decode head (Xie et al. 2021) on HardSeg's per-pixel head contract."""
 
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 import torch
 from torch import nn
@@ -87,6 +87,7 @@ class SegFormerHead(PerPixelLossMixin, nn.Module):
         self.predictor = nn.Conv2d(embed_dim, num_classes, 1)
         init_predictor(self.predictor, predictor_init_std)
         self.common_stride = input_shape[self.in_features[0]].stride
+        self.norm = norm
         self.init_loss(loss_type, loss_weight, ignore_value)
 
     @classmethod
@@ -106,15 +107,28 @@ class SegFormerHead(PerPixelLossMixin, nn.Module):
         }
 
     @property
+    def level_channels(self) -> List[int]:
+        """Channels of the 4 encoder levels, finest first."""
+        return [getattr(self, f"linear_c{i + 1}").proj.in_features for i in range(4)]
+
+    @property
     def feature_channels(self) -> Dict[str, int]:
         return {
+            "head_input": sum(self.level_channels),
             "decoder_concat": self.linear_fuse.conv.in_channels,
             "pre_classifier": self.predictor.in_channels,
         }
 
+    def cac_weight_branch(self, num_classes: int) -> nn.Module:
+        """CAC's weight branch of the official ``CACSegformerHead`` (docs/methods/cac.md §3)."""
+        return SegFormerCACWeightBranch(self.level_channels, num_classes, norm=self.norm)
+
     def layers(self, features: Dict[str, torch.Tensor], *, return_features: bool = False):
         """``features`` -> logits (N, K, H/4, W/4); with ``return_features`` also
-        ``{"decoder_concat": (N, 4D, H/4, W/4), "pre_classifier": (N, D, H/4, W/4)}``."""
+        ``{"head_input": (N, sum C_f, H/4, W/4), "decoder_concat": (N, 4D, H/4, W/4),
+        "pre_classifier": (N, D, H/4, W/4), "level1".."level4": the raw encoder levels}``;
+        ``head_input`` is the raw levels resized bilinearly to 1/4 and concatenated finest first
+        (CAC's X in the official ``CACSegformerHead``)."""
         size = features[self.in_features[0]].shape[-2:]
         levels = []
         for i in reversed(range(4)):  # coarsest first, the official concatenation order
@@ -125,6 +139,36 @@ class SegFormerHead(PerPixelLossMixin, nn.Module):
         concat = torch.cat(levels, dim=1)
         fused = self.linear_fuse(concat)
         logits = self.predictor(self.dropout(fused))
-        if return_features:
-            return logits, {"decoder_concat": concat, "pre_classifier": fused}
-        return logits
+        if not return_features:
+            return logits
+        raw = [features[f] for f in self.in_features]
+        taps = {f"level{i + 1}": x for i, x in enumerate(raw)}
+        taps["head_input"] = torch.cat([_resize(x, size) for x in raw], dim=1)
+        taps.update(decoder_concat=concat, pre_classifier=fused)
+        return logits, taps
+
+
+def _resize(x: torch.Tensor, size) -> torch.Tensor:
+    if x.shape[-2:] == size:
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+class SegFormerCACWeightBranch(nn.Module):
+    """CAC's weight branch for SegFormer: per level a 1x1 conv C_f -> D + norm + ReLU on the
+    (detached) raw level, resized to the finest level, concatenated finest first, then 1x1 conv
+    4D -> D + norm + ReLU and a 1x1 classifier with bias. Reads ``level1``..``level4`` of the
+    head-feature dict: {(N, C_f, H/s_f, W/s_f)} -> (N, K, H/4, W/4). D = 256, the official
+    ``channels`` of every CAC SegFormer config (docs/methods/cac.md §3)."""
+
+    def __init__(self, level_channels: List[int], num_classes: int, *, channels=256, norm="BN"):
+        super().__init__()
+        self.convs = nn.ModuleList(ConvNormReLU(c, channels, norm) for c in level_channels)
+        self.fuse = ConvNormReLU(channels * len(level_channels), channels, norm)
+        self.classifier = nn.Conv2d(channels, num_classes, 1)
+
+    def forward(self, head_features: Dict[str, torch.Tensor]) -> torch.Tensor:
+        levels = [head_features[f"level{i + 1}"] for i in range(len(self.convs))]
+        size = levels[0].shape[-2:]
+        y = torch.cat([_resize(conv(x), size) for conv, x in zip(self.convs, levels)], dim=1)
+        return self.classifier(self.fuse(y))

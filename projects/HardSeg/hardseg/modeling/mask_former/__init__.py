@@ -1,6 +1,7 @@
 """Mask classification (MaskFormer / Mask2Former): head, matcher, criterion, semantic inference
 and the HL branch for mask losses."""
 
+from .cac_branch import MaskCACBranch
 from .criterion import MaskClassificationCriterion
 from .hardness_branch import MaskHardnessBranch
 from .mask_former_head import MaskFormerHead

@@ -22,6 +22,7 @@ from detectron2.structures import ImageList
 
 from ..mask_former import (
     HungarianMatcher,
+    MaskCACBranch,
     MaskClassificationCriterion,
     MaskHardnessBranch,
     semantic_inference,
@@ -64,6 +65,7 @@ class HardMaskFormer(nn.Module):
         pixel_std,
         size_divisibility: int = 32,
         hardness_branch: Optional[nn.Module] = None,
+        cac_branch: Optional[nn.Module] = None,
         sem_seg_postprocess_before_inference: bool = False,
         device: str = "cpu",
     ):
@@ -72,6 +74,7 @@ class HardMaskFormer(nn.Module):
         self.sem_seg_head = sem_seg_head
         self.criterion = criterion
         self.hardness_branch = hardness_branch
+        self.cac_branch = cac_branch
         if size_divisibility < 0:
             size_divisibility = backbone.size_divisibility
         self.size_divisibility = size_divisibility
@@ -112,10 +115,33 @@ class HardMaskFormer(nn.Module):
             hardness_branch = MaskHardnessBranch(
                 head.MASK_DIM, head.CONVS_DIM, head.NORM, init_std=hl.PREDICTOR_INIT_STD
             )
+        c = cfg.MODEL.CAC
+        cac_branch = None
+        if c.ENABLED:  # docs/methods/cac.md §8
+            head = cfg.MODEL.SEM_SEG_HEAD
+            cac_branch = MaskCACBranch(
+                head.MASK_DIM,
+                head.NUM_CLASSES,
+                ignore_value=head.IGNORE_VALUE,
+                proj_channels=c.PROJ_CHANNELS,
+                weight_kernel_size=c.WEIGHT_KERNEL_SIZE,
+                norm=head.NORM,
+                loss_weight=c.LOSS_WEIGHT,
+                weight_loss_weight=c.WEIGHT_LOSS_WEIGHT,
+                warmup_iters=c.WARMUP_ITERS,
+                max_sample=c.MAX_SAMPLE,
+                threshold=c.THRESHOLD,
+                temperature=c.TEMPERATURE,
+                base_temperature=c.BASE_TEMPERATURE,
+                hard_sort=c.HARD_SORT,
+                easy_sort=c.EASY_SORT,
+                class_mean=c.CLASS_MEAN,
+            )
         return {
             "backbone": backbone,
             "sem_seg_head": sem_seg_head,
             "criterion": criterion,
+            "cac_branch": cac_branch,
             "pixel_mean": cfg.MODEL.PIXEL_MEAN,
             "pixel_std": cfg.MODEL.PIXEL_STD,
             "size_divisibility": mf.SIZE_DIVISIBILITY,
@@ -144,7 +170,10 @@ class HardMaskFormer(nn.Module):
             hardness_logits = None
             if self.hardness_branch is not None:
                 hardness_logits = self.hardness_branch(mask_features)
-            return self.criterion(outputs, targets, hardness_logits)
+            losses = self.criterion(outputs, targets, hardness_logits)
+            if self.cac_branch is not None:
+                losses.update(self.cac_branch(mask_features, outputs, targets))
+            return losses
         return self.inference(outputs, batched_inputs, images)
 
     def prepare_targets(self, batched_inputs, padded_size):

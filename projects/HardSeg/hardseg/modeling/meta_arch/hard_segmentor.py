@@ -82,6 +82,12 @@ class HardSegmentor(SemanticSegmentor):
 
     @classmethod
     def from_config(cls, cfg):
+        if cfg.MODEL.CAC.ENABLED:
+            raise ValueError(
+                "MODEL.CAC.ENABLED=True is for MODEL.META_ARCHITECTURE='HardMaskFormer'; a "
+                "per-pixel model turns CAC on with MODEL.SEM_SEG_HEAD.NAME="
+                "'ConfidenceAwareContrastiveHead' and MODEL.CAC.HEAD_NAME (docs/methods/cac.md §1)."
+            )
         ret = SemanticSegmentor.from_config.__func__(cls, cfg)
         ret["device"] = cfg.MODEL.DEVICE
         ret["aux_head"] = build_aux_head(cfg, ret["backbone"].output_shape())
