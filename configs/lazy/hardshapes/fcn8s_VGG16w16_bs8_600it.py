@@ -1,9 +1,6 @@
 # Twin of configs/hardshapes/fcn8s_VGG16w16_bs8_600it.yaml: the common fcn8s model at HardShapes width.
-from ..common.data.hardshapes import dataloader
+from ..common.hardshapes_600it import dataloader, lr_multiplier, optimizer, train
 from ..common.models.fcn8s import model
-from ..common.optim import SGD as optimizer
-from ..common.schedule import poly_lr_multiplier as lr_multiplier
-from ..common.train import train
 
 model.backbone.update(base_channels=16, fc_channels=256)
 model.sem_seg_head.update(
@@ -14,13 +11,4 @@ model.sem_seg_head.update(
     },
     num_classes=7,
 )
-optimizer.lr = 0.02
-train.update(
-    max_iter=600,
-    eval_period=0,
-    device="cpu",
-    seed=0,
-    output_dir="./output/hardshapes/fcn8s_VGG16w16_bs8_600it",
-)
-train.checkpointer.period = 200
-lr_multiplier.warmup_length = 50 / 600  # SOLVER.WARMUP_ITERS / MAX_ITER
+train.output_dir = "./output/hardshapes/fcn8s_VGG16w16_bs8_600it"
