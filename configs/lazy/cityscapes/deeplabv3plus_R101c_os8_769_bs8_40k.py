@@ -1,14 +1,12 @@
 # Twin of configs/cityscapes/semantic-segmentation/deeplabv3plus_R101c_os8_769_bs8_40k.yaml.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import DepthwiseSeparableASPPHead, FCNHead
+from hardseg.modeling import DepthwiseSeparableASPPHead
 from hardseg.modeling.inference import InferenceConfig
 
-from ..common.data.cityscapes_769 import dataloader
+from ..common.cityscapes_769_40k import dataloader, lr_multiplier, optimizer, train
 from ..common.models.deeplabv3plus import model
-from ..common.optim import SGD as optimizer
-from ..common.schedule import poly_lr_multiplier as lr_multiplier
-from ..common.train import train
+from ..common.models.segmentor import fcn_aux_head
 
 model.backbone.update(
     stem_out_channels=64,
@@ -40,20 +38,7 @@ model.sem_seg_head = L(DepthwiseSeparableASPPHead)(
     loss_weight=1.0,
     ignore_value=255,
 )
-model.aux_head = L(FCNHead)(
-    input_shape={"res4": shapes["res4"]},
-    num_classes=19,
-    in_feature="res4",
-    channels=256,
-    num_convs=1,
-    concat_input=False,
-    dropout=0.1,
-    norm="SyncBN",
-    align_corners=True,
-    loss_type="cross_entropy",
-    loss_weight=0.4,
-    ignore_value=255,
-)
+model.aux_head = fcn_aux_head(1024, 8, align_corners=True)
 model.inference = L(InferenceConfig)(mode="slide", crop_size=(769, 769), stride=(513, 513))
 # The official runs' crop geometry and loss normalisation (see the YAML twin's base config):
 # crops padded to exactly 769x769, slide windows unpadded, plain CE averaged over all pixels.
@@ -61,14 +46,4 @@ model.pad_to_size = (769, 769)
 CE_ALL_PIXELS = [dict(name="cross_entropy", weight=1.0, options=dict(avg_over_all_pixels=True))]
 model.sem_seg_head.loss_type = CE_ALL_PIXELS
 model.aux_head.loss_type = CE_ALL_PIXELS
-optimizer.lr = 0.01
-optimizer.weight_decay = 5e-4
-optimizer.params.weight_decay_norm = 5e-4
-train.update(
-    max_iter=40000,
-    eval_period=4000,
-    seed=0,
-    output_dir="./output/cityscapes/deeplabv3plus_R101c_os8_769_bs8_40k",
-)
-train.checkpointer.period = 4000
-lr_multiplier.warmup_length = 0.0
+train.output_dir = "./output/cityscapes/deeplabv3plus_R101c_os8_769_bs8_40k"

@@ -1,18 +1,5 @@
 # Twin of configs/cityscapes/semantic-segmentation/enet_bs8_80k.yaml.
-from ..common.data.cityscapes import dataloader
+from ..common.cityscapes_80k import dataloader, lr_multiplier, optimizer, train
 from ..common.models.enet import model
-from ..common.optim import SGD as optimizer
-from ..common.schedule import poly_lr_multiplier as lr_multiplier
-from ..common.train import train
 
-dataloader.train.total_batch_size = 8
-optimizer.lr = 0.01
-optimizer.weight_decay = 5e-4
-train.update(
-    max_iter=80000,
-    eval_period=8000,
-    seed=0,
-    output_dir="./output/cityscapes/enet_bs8_80k",
-)
-train.checkpointer.period = 8000
-lr_multiplier.warmup_length = 0.0
+train.output_dir = "./output/cityscapes/enet_bs8_80k"

@@ -1,19 +1,7 @@
-# Twin of configs/cityscapes/semantic-segmentation/stdc2_512x1024_bs16_80k.yaml.
-from ..common.data.cityscapes import dataloader
+# Twin of configs/cityscapes/semantic-segmentation/stdc2_512x1024_bs16_80k.yaml: the STDC1 recipe
+# with the STDC2 backbone.
 from ..common.models.stdc import stdc
-from ..common.optim import SGD as optimizer
-from ..common.schedule import poly_lr_multiplier as lr_multiplier
-from ..common.train import train
+from .stdc1_512x1024_bs16_80k import dataloader, lr_multiplier, optimizer, train  # noqa: F401
 
 model = stdc("stdc2", num_classes=19)
-dataloader.train.mapper.augmentations[0].update(
-    short_edge_length=(256, 384, 512, 640, 768, 896, 1024), max_size=2048
-)
-dataloader.test.mapper.augmentations[0].update(short_edge_length=512, max_size=1024)
-optimizer.lr = 0.01
-optimizer.weight_decay = 5e-4
-train.update(
-    max_iter=80000, eval_period=8000, output_dir="./output/cityscapes/stdc2_512x1024_bs16_80k"
-)
-train.checkpointer.period = 8000
-lr_multiplier.warmup_length = 1000 / 80000
+train.output_dir = "./output/cityscapes/stdc2_512x1024_bs16_80k"

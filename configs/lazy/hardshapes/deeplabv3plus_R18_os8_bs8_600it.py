@@ -1,9 +1,6 @@
 # Twin of configs/hardshapes/deeplabv3plus_R18_os8_bs8_600it.yaml (the demo model).
-from ..common.data.hardshapes import dataloader
+from ..common.hardshapes_600it import dataloader, lr_multiplier, optimizer, train
 from ..common.models.deeplabv3plus import model
-from ..common.optim import SGD as optimizer
-from ..common.schedule import poly_lr_multiplier as lr_multiplier
-from ..common.train import train
 
 model.backbone.update(
     depth=18,
@@ -26,13 +23,4 @@ model.sem_seg_head.update(
     loss_type="cross_entropy",
     num_classes=7,
 )
-optimizer.lr = 0.02
-train.update(
-    max_iter=600,
-    eval_period=0,
-    device="cpu",
-    seed=0,
-    output_dir="./output/hardshapes/deeplabv3plus_R18_os8_bs8_600it",
-)
-train.checkpointer.period = 200
-lr_multiplier.warmup_length = 50 / 600  # SOLVER.WARMUP_ITERS / MAX_ITER
+train.output_dir = "./output/hardshapes/deeplabv3plus_R18_os8_bs8_600it"

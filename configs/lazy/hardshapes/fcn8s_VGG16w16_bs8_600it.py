@@ -1,50 +1,14 @@
-# Twin of configs/hardshapes/fcn8s_VGG16w16_bs8_600it.yaml.
-from detectron2.config import LazyCall as L
+# Twin of configs/hardshapes/fcn8s_VGG16w16_bs8_600it.yaml: the common fcn8s model at HardShapes width.
+from ..common.hardshapes_600it import dataloader, lr_multiplier, optimizer, train
+from ..common.models.fcn8s import model
 
-from hardseg.modeling import HardSegmentor
-from hardseg.modeling.backbone import VGG16Backbone
-from hardseg.modeling.heads import FCNSkipHead
-from hardseg.modeling.inference import InferenceConfig
-
-from ..common.data.hardshapes import dataloader
-from ..common.optim import SGD as optimizer
-from ..common.schedule import poly_lr_multiplier as lr_multiplier
-from ..common.train import train
-
-model = L(HardSegmentor)(
-    backbone=L(VGG16Backbone)(
-        base_channels=16,
-        norm="",
-        fc_channels=256,
-        fc_dropout=0.5,
-        out_features=["res3", "res4", "fc7"],
-    ),
-    sem_seg_head=L(FCNSkipHead)(
-        input_shape={
-            "res3": dict(channels=64, stride=8),
-            "res4": dict(channels=128, stride=16),
-            "fc7": dict(channels=256, stride=32),
-        },
-        num_classes=7,
-        in_features=["res3", "res4", "fc7"],
-        output_stride=8,
-        learn_upsample=True,
-        loss_type="cross_entropy",
-        loss_weight=1.0,
-        ignore_value=255,
-    ),
-    pixel_mean=[123.675, 116.28, 103.53],
-    pixel_std=[58.395, 57.12, 57.375],
-    device="${train.device}",
-    inference=L(InferenceConfig)(mode="whole"),
+model.backbone.update(base_channels=16, fc_channels=256)
+model.sem_seg_head.update(
+    input_shape={
+        "res3": dict(channels=64, stride=8),
+        "res4": dict(channels=128, stride=16),
+        "fc7": dict(channels=256, stride=32),
+    },
+    num_classes=7,
 )
-optimizer.lr = 0.02
-train.update(
-    max_iter=600,
-    eval_period=0,
-    device="cpu",
-    seed=0,
-    output_dir="./output/hardshapes/fcn8s_VGG16w16_bs8_600it",
-)
-train.checkpointer.period = 200
-lr_multiplier.warmup_length = 50 / 600  # SOLVER.WARMUP_ITERS / MAX_ITER
+train.output_dir = "./output/hardshapes/fcn8s_VGG16w16_bs8_600it"

@@ -1,61 +1,23 @@
-# Twin of configs/hardshapes/gcn_R18_k7_bs8_600it.yaml.
-from detectron2.config import LazyCall as L
+# Twin of configs/hardshapes/gcn_R18_k7_bs8_600it.yaml: the common gcn model at HardShapes width.
+from ..common.hardshapes_600it import dataloader, lr_multiplier, optimizer, train
+from ..common.models.gcn import model
 
-from hardseg.modeling import HardSegmentor
-from hardseg.modeling.backbone import make_resnet_dilated
-from hardseg.modeling.heads import GCNHead
-from hardseg.modeling.inference import InferenceConfig
-
-from ..common.data.hardshapes import dataloader
-from ..common.optim import SGD as optimizer
-from ..common.schedule import poly_lr_multiplier as lr_multiplier
-from ..common.train import train
-
-model = L(HardSegmentor)(
-    backbone=L(make_resnet_dilated)(
-        depth=18,
-        norm="BN",
-        stem_type="basic",
-        stem_out_channels=32,
-        res2_out_channels=32,
-        num_groups=1,
-        width_per_group=64,
-        stride_in_1x1=False,
-        res4_dilation=1,
-        res5_dilation=1,
-        res5_multi_grid=[1, 1],
-        contract_dilation=False,
-        size_divisibility=32,
-        out_features=["res2", "res3", "res4", "res5"],
-        freeze_at=0,
-    ),
-    sem_seg_head=L(GCNHead)(
-        input_shape={
-            "res2": dict(channels=32, stride=4),
-            "res3": dict(channels=64, stride=8),
-            "res4": dict(channels=128, stride=16),
-            "res5": dict(channels=256, stride=32),
-        },
-        num_classes=7,
-        in_features=["res2", "res3", "res4", "res5"],
-        channels=7,
-        kernel_size=7,
-        loss_type="cross_entropy",
-        loss_weight=1.0,
-        ignore_value=255,
-    ),
-    pixel_mean=[123.675, 116.28, 103.53],
-    pixel_std=[58.395, 57.12, 57.375],
-    device="${train.device}",
-    inference=L(InferenceConfig)(mode="whole"),
+model.backbone.update(
+    depth=18,
+    norm="BN",
+    stem_out_channels=32,
+    res2_out_channels=32,
+    res5_multi_grid=[1, 1],
 )
-optimizer.lr = 0.02
-train.update(
-    max_iter=600,
-    eval_period=0,
-    device="cpu",
-    seed=0,
-    output_dir="./output/hardshapes/gcn_R18_k7_bs8_600it",
+model.sem_seg_head.update(
+    input_shape={
+        "res2": dict(channels=32, stride=4),
+        "res3": dict(channels=64, stride=8),
+        "res4": dict(channels=128, stride=16),
+        "res5": dict(channels=256, stride=32),
+    },
+    num_classes=7,
+    channels=7,
+    kernel_size=7,
 )
-train.checkpointer.period = 200
-lr_multiplier.warmup_length = 50 / 600  # SOLVER.WARMUP_ITERS / MAX_ITER
+train.output_dir = "./output/hardshapes/gcn_R18_k7_bs8_600it"

@@ -3,11 +3,8 @@ from detectron2.config import LazyCall as L
 
 from hardseg.modeling.inference import InferenceConfig
 
-from ..common.data.hardshapes import dataloader
+from ..common.hardshapes_600it import dataloader, lr_multiplier, optimizer, train
 from ..common.models.pspnet import model
-from ..common.optim import SGD as optimizer
-from ..common.schedule import poly_lr_multiplier as lr_multiplier
-from ..common.train import train
 
 model.backbone.update(
     depth=18,
@@ -33,13 +30,4 @@ model.aux_head.update(
     align_corners=False,
 )
 model.inference = L(InferenceConfig)(mode="whole")
-optimizer.lr = 0.02
-train.update(
-    max_iter=600,
-    eval_period=0,
-    device="cpu",
-    seed=0,
-    output_dir="./output/hardshapes/pspnet_R18_os8_bs8_600it",
-)
-train.checkpointer.period = 200
-lr_multiplier.warmup_length = 50 / 600  # SOLVER.WARMUP_ITERS / MAX_ITER
+train.output_dir = "./output/hardshapes/pspnet_R18_os8_bs8_600it"

@@ -6,28 +6,13 @@
 # segmentation/deeplabv3_R50_os8_bs8_80k.yaml; experiments change the fields they need.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import HardSegmentor
-from hardseg.modeling.backbone import make_resnet_dilated
-from hardseg.modeling.heads import DeepLabV3PerPixelHead, FCNHead
-from hardseg.modeling.inference import InferenceConfig
+from hardseg.modeling.heads import DeepLabV3PerPixelHead
 
-model = L(HardSegmentor)(
-    backbone=L(make_resnet_dilated)(
-        depth=50,
-        norm="SyncBN",
-        stem_type="basic",
-        stem_out_channels=64,
-        res2_out_channels=256,
-        num_groups=1,
-        width_per_group=64,
-        stride_in_1x1=False,
-        res4_dilation=2,
-        res5_dilation=4,
-        res5_multi_grid=[1, 1, 1],
-        contract_dilation=False,
-        size_divisibility=8,
-        out_features=["res4", "res5"],
-        freeze_at=0,
+from .segmentor import fcn_aux_head, resnet, segmentor
+
+model = segmentor(
+    backbone=resnet(
+        res4_dilation=2, res5_dilation=4, size_divisibility=8, out_features=["res4", "res5"]
     ),
     sem_seg_head=L(DeepLabV3PerPixelHead)(
         input_shape={"res4": dict(channels=1024, stride=8), "res5": dict(channels=2048, stride=8)},
@@ -44,22 +29,5 @@ model = L(HardSegmentor)(
         ignore_value=255,
         predictor_init_std=0.01,
     ),
-    aux_head=L(FCNHead)(
-        input_shape={"res4": dict(channels=1024, stride=8)},
-        num_classes=19,
-        in_feature="res4",
-        channels=256,
-        num_convs=1,
-        concat_input=False,
-        dropout=0.1,
-        norm="SyncBN",
-        align_corners=False,
-        loss_type="cross_entropy",
-        loss_weight=0.4,
-        ignore_value=255,
-    ),
-    pixel_mean=[123.675, 116.28, 103.53],
-    pixel_std=[58.395, 57.12, 57.375],
-    device="${train.device}",
-    inference=L(InferenceConfig)(mode="whole"),
+    aux_head=fcn_aux_head(1024, 8),
 )

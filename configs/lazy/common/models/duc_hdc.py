@@ -7,12 +7,12 @@
 # fields they need.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import HardSegmentor
 from hardseg.modeling.backbone import make_resnet_hdc
 from hardseg.modeling.heads import DUCHead
-from hardseg.modeling.inference import InferenceConfig
 
-model = L(HardSegmentor)(
+from .segmentor import segmentor
+
+model = segmentor(
     backbone=L(make_resnet_hdc)(
         res4_dilations=[1, 2, 5, 9],
         res5_dilations=[5, 9, 17],
@@ -39,8 +39,4 @@ model = L(HardSegmentor)(
         loss_weight=1.0,
         ignore_value=255,
     ),
-    pixel_mean=[123.675, 116.28, 103.53],
-    pixel_std=[58.395, 57.12, 57.375],
-    device="${train.device}",
-    inference=L(InferenceConfig)(mode="whole"),
 )

@@ -7,12 +7,12 @@
 # need.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import HardSegmentor
 from hardseg.modeling.backbone import IdentityBackbone
 from hardseg.modeling.heads import ENetHead
-from hardseg.modeling.inference import InferenceConfig
 
-model = L(HardSegmentor)(
+from .segmentor import segmentor
+
+model = segmentor(
     backbone=L(IdentityBackbone)(size_divisibility=8),
     sem_seg_head=L(ENetHead)(
         input_shape={"image": dict(channels=3, stride=1)},
@@ -23,8 +23,4 @@ model = L(HardSegmentor)(
         loss_weight=1.0,
         ignore_value=255,
     ),
-    pixel_mean=[123.675, 116.28, 103.53],
-    pixel_std=[58.395, 57.12, 57.375],
-    device="${train.device}",
-    inference=L(InferenceConfig)(mode="whole"),
 )

@@ -8,12 +8,12 @@
 # they need.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import HardSegmentor
 from hardseg.modeling.backbone import VGG16Backbone
 from hardseg.modeling.heads import FCNSkipHead
-from hardseg.modeling.inference import InferenceConfig
 
-model = L(HardSegmentor)(
+from .segmentor import segmentor
+
+model = segmentor(
     backbone=L(VGG16Backbone)(
         base_channels=64,
         norm="",
@@ -35,8 +35,4 @@ model = L(HardSegmentor)(
         loss_weight=1.0,
         ignore_value=255,
     ),
-    pixel_mean=[123.675, 116.28, 103.53],
-    pixel_std=[58.395, 57.12, 57.375],
-    device="${train.device}",
-    inference=L(InferenceConfig)(mode="whole"),
 )

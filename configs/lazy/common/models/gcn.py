@@ -8,29 +8,12 @@
 # experiments change the fields they need.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import HardSegmentor
-from hardseg.modeling.backbone import make_resnet_dilated
 from hardseg.modeling.heads import GCNHead
-from hardseg.modeling.inference import InferenceConfig
 
-model = L(HardSegmentor)(
-    backbone=L(make_resnet_dilated)(
-        depth=101,
-        norm="SyncBN",
-        stem_type="basic",
-        stem_out_channels=64,
-        res2_out_channels=256,
-        num_groups=1,
-        width_per_group=64,
-        stride_in_1x1=False,
-        res4_dilation=1,
-        res5_dilation=1,
-        res5_multi_grid=[1, 1, 1],
-        contract_dilation=False,
-        size_divisibility=32,
-        out_features=["res2", "res3", "res4", "res5"],
-        freeze_at=0,
-    ),
+from .segmentor import resnet, segmentor
+
+model = segmentor(
+    backbone=resnet(depth=101),
     sem_seg_head=L(GCNHead)(
         input_shape={
             "res2": dict(channels=256, stride=4),
@@ -46,8 +29,4 @@ model = L(HardSegmentor)(
         loss_weight=1.0,
         ignore_value=255,
     ),
-    pixel_mean=[123.675, 116.28, 103.53],
-    pixel_std=[58.395, 57.12, 57.375],
-    device="${train.device}",
-    inference=L(InferenceConfig)(mode="whole"),
 )

@@ -4,10 +4,10 @@
 from detectron2.config import LazyCall as L
 
 from hardseg.config.cac import CITYSCAPES_CLASS_WEIGHTS
-from hardseg.modeling import HardSegmentor
 from hardseg.modeling.backbone import HRNet
 from hardseg.modeling.heads import HRNetFCNHead, HRNetOCRHead
-from hardseg.modeling.inference import InferenceConfig
+
+from .segmentor import segmentor
 
 FEATURES = ["hr1", "hr2", "hr3", "hr4"]
 
@@ -66,11 +66,7 @@ def ocr_head(width=48, num_classes=19, norm="SyncBN", loss_type=None):
     )
 
 
-model = L(HardSegmentor)(
+model = segmentor(
     backbone=L(HRNet)(width=48, norm="SyncBN"),
     sem_seg_head=fcn_head(),
-    pixel_mean=[123.675, 116.28, 103.53],
-    pixel_std=[58.395, 57.12, 57.375],
-    device="${train.device}",
-    inference=L(InferenceConfig)(mode="whole"),
 )

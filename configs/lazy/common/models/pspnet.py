@@ -3,27 +3,20 @@
 # pspnet_r101-d8); experiments change the fields they need.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import FCNHead, HardSegmentor, PSPNetHead
-from hardseg.modeling.backbone import make_resnet_dilated
+from hardseg.modeling import PSPNetHead
 from hardseg.modeling.inference import InferenceConfig
 
-model = L(HardSegmentor)(
-    backbone=L(make_resnet_dilated)(
+from .segmentor import fcn_aux_head, resnet, segmentor
+
+model = segmentor(
+    backbone=resnet(
         depth=101,
-        norm="SyncBN",
         stem_type="deeplab",
-        stem_out_channels=64,
-        res2_out_channels=256,
-        num_groups=1,
-        width_per_group=64,
-        stride_in_1x1=False,
         res4_dilation=2,
         res5_dilation=4,
-        res5_multi_grid=[1, 1, 1],
         contract_dilation=True,
         size_divisibility=8,
         out_features=["res4", "res5"],
-        freeze_at=0,
     ),
     sem_seg_head=L(PSPNetHead)(
         # channels/strides of the backbone outputs (LazyCall skips from_config, so write them here)
@@ -39,22 +32,6 @@ model = L(HardSegmentor)(
         loss_weight=1.0,
         ignore_value=255,
     ),
-    aux_head=L(FCNHead)(
-        input_shape={"res4": dict(channels=1024, stride=8)},
-        num_classes=19,
-        in_feature="res4",
-        channels=256,
-        num_convs=1,
-        concat_input=False,
-        dropout=0.1,
-        norm="SyncBN",
-        align_corners=True,
-        loss_type="cross_entropy",
-        loss_weight=0.4,
-        ignore_value=255,
-    ),
-    pixel_mean=[123.675, 116.28, 103.53],
-    pixel_std=[58.395, 57.12, 57.375],
-    device="${train.device}",
+    aux_head=fcn_aux_head(1024, 8, align_corners=True),
     inference=L(InferenceConfig)(mode="slide", crop_size=(769, 769), stride=(513, 513)),
 )

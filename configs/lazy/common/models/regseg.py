@@ -1,15 +1,15 @@
 # RegSeg (exp48 body + decoder26): the LazyConfig twin of the YAML RegSeg configs.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import HardSegmentor
 from hardseg.modeling.backbone import RegSegBody
 from hardseg.modeling.heads import RegSegHead
-from hardseg.modeling.inference import InferenceConfig
+
+from .segmentor import segmentor
 
 
 def regseg(num_classes=19, norm="SyncBN"):
     """HardSegmentor(RegSeg exp48 body, decoder26)."""
-    return L(HardSegmentor)(
+    return segmentor(
         backbone=L(RegSegBody)(norm=norm, out_features=["res2", "res3", "res4"]),
         sem_seg_head=L(RegSegHead)(
             input_shape={
@@ -24,8 +24,4 @@ def regseg(num_classes=19, norm="SyncBN"):
             loss_weight=1.0,
             ignore_value=255,
         ),
-        pixel_mean=[123.675, 116.28, 103.53],
-        pixel_std=[58.395, 57.12, 57.375],
-        device="${train.device}",
-        inference=L(InferenceConfig)(mode="whole"),
     )

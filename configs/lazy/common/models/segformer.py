@@ -3,10 +3,10 @@
 # need (backbone.embed_dims, sem_seg_head.embed_dim, model.inference, ...).
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import HardSegmentor
 from hardseg.modeling.heads import SegFormerHead
 from hardseg.modeling.backbone import MIT_VARIANTS, MixVisionTransformer
-from hardseg.modeling.inference import InferenceConfig
+
+from .segmentor import segmentor
 
 
 def segformer(variant="b0", num_classes=19, embed_dim=None, **backbone):
@@ -14,7 +14,7 @@ def segformer(variant="b0", num_classes=19, embed_dim=None, **backbone):
     (NVlabs/SegFormer local_configs/segformer/B*/). ``backbone`` overrides the MiT arguments."""
     sizes = dict(MIT_VARIANTS[variant], **backbone)
     dims = sizes["embed_dims"]
-    return L(HardSegmentor)(
+    return segmentor(
         backbone=L(MixVisionTransformer)(
             **sizes, sr_ratios=(8, 4, 2, 1), mlp_ratio=4.0, drop_path_rate=0.1
         ),
@@ -32,8 +32,4 @@ def segformer(variant="b0", num_classes=19, embed_dim=None, **backbone):
             ignore_value=255,
             predictor_init_std=0.01,
         ),
-        pixel_mean=[123.675, 116.28, 103.53],
-        pixel_std=[58.395, 57.12, 57.375],
-        device="${train.device}",
-        inference=L(InferenceConfig)(mode="whole"),
     )

@@ -3,10 +3,10 @@
 # local_configs/segnext/*); experiments change the fields they need.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import HardSegmentor
 from hardseg.modeling.backbone import MSCAN, MSCAN_VARIANTS
 from hardseg.modeling.heads import LightHamHead
-from hardseg.modeling.inference import InferenceConfig
+
+from .segmentor import segmentor
 
 # ham_channels, channels, NMF rank of each size's head
 HEADS = {"t": (256, 256, 16), "s": (256, 256, 16), "b": (512, 512, 64), "l": (1024, 1024, 64)}
@@ -18,7 +18,7 @@ def segnext(variant="t", num_classes=19, head=None, gn_groups=32, **backbone):
     args = dict(MSCAN_VARIANTS[variant], **backbone)
     ham_channels, channels, rank = head or HEADS[variant]
     dims = args["embed_dims"]
-    return L(HardSegmentor)(
+    return segmentor(
         backbone=L(MSCAN)(**args, mlp_ratios=(8, 8, 4, 4), norm="SyncBN"),
         sem_seg_head=L(LightHamHead)(
             input_shape={
@@ -38,8 +38,4 @@ def segnext(variant="t", num_classes=19, head=None, gn_groups=32, **backbone):
             ignore_value=255,
             predictor_init_std=0.01,
         ),
-        pixel_mean=[123.675, 116.28, 103.53],
-        pixel_std=[58.395, 57.12, 57.375],
-        device="${train.device}",
-        inference=L(InferenceConfig)(mode="whole"),
     )

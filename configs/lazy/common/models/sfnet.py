@@ -1,10 +1,10 @@
 # SFNet (deep-stem ResNet + PPM + flow-aligned FPN): the LazyConfig twin of the YAML SFNet configs.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import HardSegmentor
 from hardseg.modeling.backbone import make_resnet_dilated
 from hardseg.modeling.heads import SFNetHead
-from hardseg.modeling.inference import InferenceConfig
+
+from .segmentor import segmentor
 
 
 def sfnet(depth=18, num_classes=19, fpn_dim=None, stem=128, res2=None, norm="SyncBN"):
@@ -12,7 +12,7 @@ def sfnet(depth=18, num_classes=19, fpn_dim=None, stem=128, res2=None, norm="Syn
     ResNet-18, 256 for ResNet-50 (lxtGH/SFSegNets network/sfnet_resnet.py)."""
     res2 = res2 or (64 if depth in (18, 34) else 256)
     widths = [res2 * 2**i for i in range(4)]
-    return L(HardSegmentor)(
+    return segmentor(
         backbone=L(make_resnet_dilated)(
             depth=depth,
             norm=norm,
@@ -42,8 +42,4 @@ def sfnet(depth=18, num_classes=19, fpn_dim=None, stem=128, res2=None, norm="Syn
             ignore_value=255,
             predictor_init_std=0.01,
         ),
-        pixel_mean=[123.675, 116.28, 103.53],
-        pixel_std=[58.395, 57.12, 57.375],
-        device="${train.device}",
-        inference=L(InferenceConfig)(mode="whole"),
     )

@@ -2,15 +2,15 @@
 # STDC configs. ``stdc("stdc1", num_classes=19)`` is the published model.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import HardSegmentor
 from hardseg.modeling.backbone import STDC_VARIANTS, STDCNet
 from hardseg.modeling.heads import STDCHead
-from hardseg.modeling.inference import InferenceConfig
+
+from .segmentor import segmentor
 
 
 def stdc(variant="stdc1", num_classes=19, base=64, context=128, fuse=256, aux=64, norm="SyncBN"):
     """HardSegmentor(STDCNet, STDCHead); widths as the official model unless overridden."""
-    return L(HardSegmentor)(
+    return segmentor(
         backbone=L(STDCNet)(
             layers=STDC_VARIANTS[variant],
             base=base,
@@ -36,8 +36,4 @@ def stdc(variant="stdc1", num_classes=19, base=64, context=128, fuse=256, aux=64
             loss_weight=1.0,
             ignore_value=255,
         ),
-        pixel_mean=[123.675, 116.28, 103.53],
-        pixel_std=[58.395, 57.12, 57.375],
-        device="${train.device}",
-        inference=L(InferenceConfig)(mode="whole"),
     )

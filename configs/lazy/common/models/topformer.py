@@ -2,10 +2,10 @@
 # of the YAML TopFormer configs. ``topformer("t", num_classes=19)`` is the published model.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import HardSegmentor
 from hardseg.modeling.backbone import TOPFORMER_VARIANTS, TopFormer
 from hardseg.modeling.heads import SimpleSumHead
-from hardseg.modeling.inference import InferenceConfig
+
+from .segmentor import segmentor
 
 
 def topformer(variant="t", num_classes=19, out_channels=None, norm="SyncBN"):
@@ -15,7 +15,7 @@ def topformer(variant="t", num_classes=19, out_channels=None, norm="SyncBN"):
     if out_channels:
         args["out_channels"] = out_channels
     c = args["out_channels"]
-    return L(HardSegmentor)(
+    return segmentor(
         backbone=L(TopFormer)(
             **args,
             depth=4,
@@ -39,8 +39,4 @@ def topformer(variant="t", num_classes=19, out_channels=None, norm="SyncBN"):
             ignore_value=255,
             predictor_init_std=0.01,
         ),
-        pixel_mean=[123.675, 116.28, 103.53],
-        pixel_std=[58.395, 57.12, 57.375],
-        device="${train.device}",
-        inference=L(InferenceConfig)(mode="whole"),
     )

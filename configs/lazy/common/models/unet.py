@@ -6,12 +6,12 @@
 # segmentation/unet_s5_bs8_80k.yaml; experiments change the fields they need.
 from detectron2.config import LazyCall as L
 
-from hardseg.modeling import HardSegmentor
 from hardseg.modeling.backbone import UNetEncoder
 from hardseg.modeling.heads import UNetHead
-from hardseg.modeling.inference import InferenceConfig
 
-model = L(HardSegmentor)(
+from .segmentor import segmentor
+
+model = segmentor(
     backbone=L(UNetEncoder)(base_channels=64, bilinear=False, norm="SyncBN"),
     sem_seg_head=L(UNetHead)(
         input_shape={
@@ -29,8 +29,4 @@ model = L(HardSegmentor)(
         loss_weight=1.0,
         ignore_value=255,
     ),
-    pixel_mean=[123.675, 116.28, 103.53],
-    pixel_std=[58.395, 57.12, 57.375],
-    device="${train.device}",
-    inference=L(InferenceConfig)(mode="whole"),
 )
