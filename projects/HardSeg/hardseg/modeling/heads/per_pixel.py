@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..precision import float32_island
 from ..losses import (
     WeightedSumLoss,
     build_sem_seg_loss,
@@ -78,6 +79,8 @@ class PerPixelLossMixin:
             align_corners=getattr(self, "align_corners", False),
         )
 
+    # fp32 island: the loss of the upsampled logits (log-softmax over K classes) in float32
+    @float32_island
     def pixel_loss(
         self, predictions: torch.Tensor, targets: torch.Tensor, *, loss_inputs: LossInputs = None
     ) -> torch.Tensor:
@@ -93,6 +96,8 @@ class PerPixelLossMixin:
         extra = select_loss_inputs(self.loss, loss_inputs)
         return self.loss.pixel_loss(self.upsample(predictions), targets, **extra)
 
+    # fp32 island: the losses (log-softmax, weighted pixel sums) in float32
+    @float32_island
     def losses(
         self,
         predictions: torch.Tensor,
