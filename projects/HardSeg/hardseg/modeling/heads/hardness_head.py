@@ -18,6 +18,7 @@ from detectron2.utils.events import get_event_storage
 
 from ..losses import check_pixel_form, hardness_losses, hardness_weights
 from ._common import init_predictor
+from .hl_light_branch import LightHardnessBranch
 
 _SEG = "seg."
 _HL = "hl."
@@ -123,12 +124,23 @@ class HardnessHead(nn.Module):
             )
         build = SEM_SEG_HEADS_REGISTRY.get(h.HEAD_NAME)
         head = build(cfg, input_shape)
-        hl_cfg = cfg.clone()
-        hl_cfg.defrost()
-        hl_cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES = 1
+        if h.BRANCH == "light":  # a small branch on the detached features (hl_light_branch.py)
+            hl_head = LightHardnessBranch(
+                input_shape,
+                cfg.MODEL.SEM_SEG_HEAD.IN_FEATURES,
+                h.LIGHT_CHANNELS,
+                cfg.MODEL.SEM_SEG_HEAD.NORM,
+            )
+        elif h.BRANCH == "copy":  # the official branch: the decode head with one output
+            hl_cfg = cfg.clone()
+            hl_cfg.defrost()
+            hl_cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES = 1
+            hl_head = build(hl_cfg, input_shape)
+        else:
+            raise ValueError(f"MODEL.HARDNESS.BRANCH={h.BRANCH!r}: expected 'copy' or 'light'.")
         return {
             "head": head,
-            "hl_head": build(hl_cfg, input_shape),
+            "hl_head": hl_head,
             "eps": h.EPS,
             "loss_weight": h.LOSS_WEIGHT,
             "predictor_init_std": h.PREDICTOR_INIT_STD,
