@@ -25,6 +25,7 @@ from ..checkpoint import (
     load_model_weights,
 )
 from ..config.safe_yaml import load_lazy_yaml
+from ..modeling.efficiency import apply_efficiency_options
 from .amp import build_step_trainer
 from .data_state import DataLoaderState
 from .defaults import resolve_device
@@ -105,6 +106,11 @@ def do_train(args, cfg):
     model = instantiate(cfg.model)
     logging.getLogger("detectron2").info(f"Model:\n{model}")
     model.to(cfg.train.device)
+    apply_efficiency_options(
+        model,
+        cfg.train.get("channels_last", False),
+        cfg.train.get("activation_checkpoint", False),
+    )
     cfg.optimizer.params.model = model
     optimizer = instantiate(cfg.optimizer)
     train_loader = instantiate(cfg.dataloader.train)

@@ -28,6 +28,7 @@ from ..data.mappers import (
 )
 from ..evaluation import build_sem_seg_evaluator, format_sem_seg_table, save_results_json
 from ..evaluation.class_count import check_cfg_num_classes
+from ..modeling.efficiency import apply_efficiency_options
 from ..modeling.uda import freeze_bn_affine_
 from ..solver import build_optimizer
 from ..solver.cosine_schedule import SharedFloorCosineLR
@@ -146,7 +147,9 @@ class Trainer(DefaultTrainer):
         model = super().build_model(cfg)
         if cfg.MODEL.UDA.FREEZE_BN_AFFINE:  # HIAST's DeepLab-v2: docs/methods/hiast.md §10 #2
             freeze_bn_affine_(model)
-        return model
+        return apply_efficiency_options(
+            model, cfg.MODEL.CHANNELS_LAST, cfg.MODEL.BACKBONE_ACTIVATION_CHECKPOINT
+        )
 
     @classmethod
     def build_optimizer(cls, cfg, model):
