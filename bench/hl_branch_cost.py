@@ -146,7 +146,7 @@ def main(argv=None):
     ap.add_argument("--models", nargs="+", default=["PSPNet R101c", "DeepLabV3+ R101c"])
     ap.add_argument("--flop-size", type=int, nargs=2, default=(769, 769))
     ap.add_argument("--step-size", type=int, nargs=2, default=(257, 257))
-    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=2)  # PSPNet's 1x1 pooled BN needs 2
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--json", default="")
     args = ap.parse_args(argv)

@@ -8,8 +8,9 @@ from scipy.ndimage import distance_transform_edt
 from hardseg.data.targets import dist_penalty_map, signed_distance_maps
 from hardseg.data.targets.distance import edt
 
-# OpenCV's precise mask is exact Euclidean distance computed in float32: relative error ~1e-6.
-TOL = 1e-4
+# OpenCV's precise mask: exact Euclidean distances in float32 (relative rounding ~1e-7; on a
+# 1024x2048 Cityscapes-like map the largest difference to SciPy is 6e-4 px at ~2000 px).
+TOL = 1e-4  # absolute, on these maps (distances < 200 px)
 
 
 def _scipy_signed(label, k):

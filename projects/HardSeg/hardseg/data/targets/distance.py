@@ -100,8 +100,17 @@ def signed_distance_maps(label: np.ndarray, num_classes: int) -> np.ndarray:
         g = label == c
         if g.all():
             continue
-        # outside: distance to G; inside: 1 - distance to the outside (edt is 0 where its mask is)
-        out[c] = edt(~g) - np.where(g, edt(g) - 1, 0)
+        # outside G: the distance to G (a transform of the whole map; 0 on G)
+        out[c] = edt(~g)
+        # inside G: 1 - the distance to the outside, computed on G's bounding box grown by one
+        # pixel (clipped to the map): every pixel of that ring is outside G, and for a pixel of G
+        # a ring pixel on its row or column is nearer than any outside pixel beyond the ring.
+        rows, cols = np.flatnonzero(g.any(1)), np.flatnonzero(g.any(0))
+        y0, y1 = max(rows[0] - 1, 0), min(rows[-1] + 2, g.shape[0])
+        x0, x1 = max(cols[0] - 1, 0), min(cols[-1] + 2, g.shape[1])
+        box = g[y0:y1, x0:x1]
+        inside = out[c, y0:y1, x0:x1]
+        inside[box] = 1.0 - edt(box)[box]
     return out
 
 
