@@ -186,6 +186,7 @@ class Trainer(DefaultTrainer):
             miou_convention=cfg.TEST.MIOU_CONVENTION,
             difficulty_bins=cfg.TEST.DIFFICULTY_BINS,
             num_classes=cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
+            write_predictions=cfg.TEST.SAVE_PREDICTIONS_JSON,
         )
 
     @classmethod
