@@ -78,7 +78,7 @@ def flops(path, size):
     cfgs = _variants(path)
     copy_model, light_model = build_model(cfgs["copy"]), build_model(cfgs["light"])
     for m in (copy_model, light_model):
-        m.train()
+        m.eval()  # same convolutions; PSPNet's 1x1 pooled BN refuses one image in train mode
     x = torch.randn(1, 3, *size)
     with torch.no_grad():
         base = _gflops(copy_model, lambda m, t: m.sem_seg_head.seg.layers(m.backbone(t)), x)
