@@ -148,3 +148,10 @@ def test_config_keys():
     assert tiny_cfg().SOLVER.AMP.DTYPE == "bfloat16"
     lazy = load_lazy_config(str(CONFIG_ROOT / "lazy" / "common" / "train.py"))
     assert lazy.train.amp.dtype == "bfloat16"
+    # the Mask2Former recipes keep the official float16 (with its GradScaler), in both forms
+    for stem in ("cityscapes/maskformer2_R50_bs16_90k", "ade20k/maskformer2_R50_hl_bs16_160k"):
+        data, name = stem.split("/")
+        yaml = tiny_cfg(config=f"{data}/semantic-segmentation/{name}.yaml")
+        assert yaml.SOLVER.AMP.ENABLED and yaml.SOLVER.AMP.DTYPE == "float16"
+        lazy = load_lazy_config(str(CONFIG_ROOT / "lazy" / f"{stem}.py"))
+        assert lazy.train.amp.enabled and lazy.train.amp.dtype == "float16"
