@@ -3,13 +3,14 @@
 Cityscapes models: fvcore FLOPs of the training forward pass (backbone + decode head + HL branch,
 losses excluded) and the CPU training-step time, as ratios to the plain model.
 
-    python bench/hl_branch_cost.py --flop-size 769 769 --step-size 257 257 --iters 3 \
+    python bench/hl_branch_cost.py --flop-size 769 769 --step-size 256 256 --iters 3 \
         --json bench/results/hl_branch_cost_cpu.json
 
 FLOPs: one image, counted part by part on the same backbone features (the backbone and decode
 head once, then each branch's ``layers``), so ``ratio = (base + branch) / base``. Step time:
 batch ``--batch``, SGD step, the three variants (plain, copy, light) interleaved ``--iters`` times
-after one warm-up step each, one thread; medians. ``--step-size 0 0`` skips the timing.
+after one warm-up step each, one thread; medians. ``--step-size 0 0`` skips the timing,
+``--no-flops`` the FLOPs. The step size must be a multiple of the configs' size divisibility (8).
 """
 
 import argparse
@@ -145,25 +146,29 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", nargs="+", default=["PSPNet R101c", "DeepLabV3+ R101c"])
     ap.add_argument("--flop-size", type=int, nargs=2, default=(769, 769))
-    ap.add_argument("--step-size", type=int, nargs=2, default=(257, 257))
+    ap.add_argument("--step-size", type=int, nargs=2, default=(256, 256))
     ap.add_argument("--batch", type=int, default=2)  # PSPNet's 1x1 pooled BN needs 2
     ap.add_argument("--iters", type=int, default=3)
+    ap.add_argument("--no-flops", action="store_true", help="step times only")
     ap.add_argument("--json", default="")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     results = {}
     for name in args.models:
         r = {"config": MODELS[name], "flop_size": list(args.flop_size)}
-        r["flops"] = flops(MODELS[name], args.flop_size)
+        r["flops"] = None if args.no_flops else flops(MODELS[name], args.flop_size)
         if args.step_size[0] > 0:
             r["step"] = step_times(MODELS[name], args.step_size, args.batch, args.iters)
             r["step_size"], r["batch"] = list(args.step_size), args.batch
         results[name] = r
-        print(f"{name}: {json.dumps(r['flops'])}", flush=True)
+        print(f"{name}: {json.dumps(r)}", flush=True)
     rows = []
     for name, r in results.items():
-        f, s = r["flops"], r.get("step")
+        f, s = r["flops"] or {}, r.get("step")
         for branch in ("copy", "light"):
+            if not f:
+                rows.append([name, branch, None, None, None, s[branch + "_ratio"] if s else None])
+                continue
             rows.append(
                 [
                     name,
