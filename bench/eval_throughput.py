@@ -11,12 +11,13 @@ Both evaluators read the same GT PNGs and get the same (K, H, W) logits; the tim
 * ``detectron2 SemSegEvaluator``: v0.6 (numpy bincount on the CPU; its ``process`` always
   RLE-encodes every class mask for its JSON, even without an output directory);
 * ``HardSeg``: confusion matrix with ``torch.bincount`` on the prediction's device, no JSON;
-* ``HardSeg + JSON``: with an output directory (RLE per class and ``sem_seg_predictions.json``,
-  as detectron2 writes).
+* ``HardSeg + JSON``: with ``write_predictions`` (``TEST.SAVE_PREDICTIONS_JSON``; off by
+  default): RLE per class and ``sem_seg_predictions.json``, as detectron2 writes.
 
 Prints a table (seconds, megapixels per second, speed-up over detectron2) and writes JSON. The
 script checks that mIoU, fwIoU, mACC, pACC and every per-class IoU/ACC agree (|diff| < 1e-9)
-and exits non-zero otherwise. Timings are medians over ``--repeats``.
+and exits non-zero otherwise. Timings are medians over ``--repeats`` rounds, interleaved (each
+round runs every evaluator once, so a load change on a shared machine hits all of them).
 """
 
 import argparse
@@ -113,17 +114,17 @@ def measure(images=8, size=(1024, 2048), num_classes=19, repeats=3, distinct=2, 
             "detectron2 SemSegEvaluator": lambda: SemSegEvaluator(DATASET, distributed=False),
             "HardSeg": lambda: HardSegSemSegEvaluator(DATASET, distributed=False),
             "HardSeg + JSON": lambda: HardSegSemSegEvaluator(
-                DATASET, distributed=False, output_dir=out_dir
+                DATASET, distributed=False, output_dir=out_dir, write_predictions=True
             ),
         }
-        times, results = {}, {}
-        for name, make in evaluators.items():
+        for make in evaluators.values():
             run(make(), dicts[:1], logits, device)  # warm-up (imports, allocator)
-            ts = []
-            for _ in range(repeats):
-                t, res = run(make(), dicts, logits, device)
-                ts.append(t)
-            times[name], results[name] = statistics.median(ts), res
+        raw, results = {name: [] for name in evaluators}, {}
+        for _ in range(repeats):  # interleaved: every evaluator once per round
+            for name, make in evaluators.items():
+                t, results[name] = run(make(), dicts, logits, device)
+                raw[name].append(t)
+        times = {name: statistics.median(ts) for name, ts in raw.items()}
     ref = "detectron2 SemSegEvaluator"
     pixels = images * size[0] * size[1]
     rows = []
@@ -148,6 +149,8 @@ def measure(images=8, size=(1024, 2048), num_classes=19, repeats=3, distinct=2, 
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
         "rows": rows,
+        "raw_seconds": raw,
+        "interleaved": True,
         "ratio": times[ref] / times["HardSeg"],
         "metrics_agree": all(r["max_abs_diff_vs_detectron2"] < 1e-9 for r in rows),
         "mIoU": results["HardSeg"]["mIoU"],

@@ -202,3 +202,45 @@ def test_model_cost_counts_flops_only_with_zero_iters(stem):
     res = model_cost.measure(cfg_file, batch=1, size=(64, 64), iters=0)
     assert res["train_step_s"] is None and res["inference_s_per_image"] is None
     assert res["gflops_per_image"] > 0
+
+
+def test_gpu_suite_refuses_cpu_and_formats_its_table():
+    """bench/gpu_suite.py needs CUDA (not run here); its arguments, MFU and table on CPU."""
+    import importlib.util
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location("gpu_suite", REPO / "bench" / "gpu_suite.py")
+    suite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite)
+    args = suite.parse_args(["--rows", "DeepLabV3+ R101c bf16", "--iters", "2"])
+    assert args.rows == ["DeepLabV3+ R101c bf16"] and args.iters == 2
+    with pytest.raises(SystemExit):
+        suite.parse_args(["--rows", "no such row"])
+    # 100 G multiply-adds per image, batch 8, 1 s per step, 1 PFLOP/s peak: 3*2*100e9*8/1e15
+    assert suite.mfu(100e9, 8, 1.0, 1e15) == pytest.approx(0.0048)
+    assert suite.peak_flops("NVIDIA H100 80GB HBM3", "bfloat16") == 989e12
+    assert suite.peak_flops("unknown", "float32") is None
+    table = suite.format_table("NVIDIA X", [{"name": "r", "step_s": 0.5, "mfu": 0.4}])
+    assert "device: NVIDIA X" in table and "40.000" in table
+    if not torch.cuda.is_available():
+        proc = subprocess.run(
+            [sys.executable, str(REPO / "bench" / "gpu_suite.py")],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode != 0 and "needs CUDA" in proc.stderr
+
+
+def test_mapper_cost_writes_its_table(tmp_path):
+    out = tmp_path / "mapper.json"
+    proc = _run_bench("mapper_cost.py", "--size", 64, 128, "--repeats", 1, "--json", out)
+    rows = json.loads(out.read_text())["rows"]
+    assert "HardSeg, boundary (OpenCV)" in rows and "x detectron2" in proc.stdout
+    # 19 classes x 64 x 128 float16 for the boundary map, 64 x 128 float16 for DPCE
+    assert rows["HardSeg, boundary (OpenCV)"]["maps_mib"] == pytest.approx(
+        19 * 64 * 128 * 2 / 2**20
+    )
+    assert rows["HardSeg, DPCE (OpenCV)"]["maps_mib"] == pytest.approx(64 * 128 * 2 / 2**20)

@@ -11,6 +11,7 @@ from detectron2.modeling import build_model
 from hardseg.config import (
     add_aux_head_config,
     add_backbone_config,
+    add_efficiency_config,
     add_evaluation_config,
     add_hardness_config,
     add_pspnet_fcn_config,
@@ -32,7 +33,8 @@ def _flat(node, prefix=""):
     [
         (add_hardness_config, "MODEL.HARDNESS."),
         (add_aux_head_config, "MODEL.AUX_HEAD."),
-        (add_evaluation_config, "TEST.DIFFICULTY_BINS"),
+        (add_evaluation_config, ("TEST.DIFFICULTY_BINS", "TEST.SAVE_PREDICTIONS_JSON")),
+        (add_efficiency_config, ("MODEL.CHANNELS_LAST", "MODEL.BACKBONE_ACTIVATION_CHECKPOINT")),
         (add_backbone_config, "MODEL.RESNETS."),
         (add_pspnet_fcn_config, "MODEL.SEM_SEG_HEAD."),
     ],

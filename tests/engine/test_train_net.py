@@ -80,7 +80,17 @@ def test_resume_restores_iteration_optimizer_scheduler_and_rng(trained, tmp_path
 
 
 def test_two_cpu_processes_train_and_gather_both_ranks(trained, tmp_path):
-    log = run_tool("train_net.py", "--config-file", YAML, "--num-gpus", "2", "OUTPUT_DIR", tmp_path)
+    log = run_tool(
+        "train_net.py",
+        "--config-file",
+        YAML,
+        "--num-gpus",
+        "2",
+        "OUTPUT_DIR",
+        tmp_path,
+        "TEST.SAVE_PREDICTIONS_JSON",
+        True,
+    )
     assert "World size: 2" in log
     metrics = read_metrics(tmp_path)
     # Every val image was predicted by one of the two ranks and gathered on rank 0 ...

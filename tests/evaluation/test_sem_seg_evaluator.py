@@ -218,7 +218,7 @@ def _distributed_worker(tmp, dicts_json, preds_npy, out_json):
     MetadataCatalog.get("test_hs_dist").set(
         stuff_classes=[str(i) for i in range(5)], ignore_label=255, evaluator_type="sem_seg"
     )
-    ev = build_sem_seg_evaluator("test_hs_dist", output_dir=tmp)
+    ev = build_sem_seg_evaluator("test_hs_dist", output_dir=tmp, write_predictions=True)
     ev.reset()
     rank, world = comm.get_rank(), comm.get_world_size()
     for i in range(rank, len(dicts), world):
@@ -258,3 +258,17 @@ def test_two_processes_gather_the_matrix(tmp_path):
         p["file_name"] for p in json.loads((tmp_path / "sem_seg_predictions.json").read_text())
     }
     assert files == {d["file_name"] for d in dicts}
+
+
+def test_predictions_json_only_when_asked(tmp_path):
+    from tests.common import tiny_cfg
+
+    assert tiny_cfg().TEST.SAVE_PREDICTIONS_JSON is False
+    gts = [np.zeros((8, 8), np.int64)]
+    dicts = _register("test_hs_json", tmp_path, gts, stuff_classes=["a", "b"])
+    for ask, out in ((False, tmp_path / "off"), (True, tmp_path / "on")):
+        ev = build_sem_seg_evaluator("test_hs_json", output_dir=str(out), write_predictions=ask)
+        ev.reset()
+        ev.process([dicts[0]], [{"sem_seg": _one_hot(np.zeros((8, 8), np.int64), 2)}])
+        assert ev.evaluate()["sem_seg"]["mIoU"] == 100.0
+        assert (out / "sem_seg_predictions.json").exists() == ask

@@ -8,7 +8,8 @@ from ..common.train import train
 
 # official recipe: SSD colour augmentation, labels resized by torch (docs/methods/mask2former.md §6)
 use_mask_former_mapper(dataloader, size_divisibility=512, color_aug_ssd=True, label_resize="torch")
-train.amp.enabled = True  # official SOLVER.AMP.ENABLED (needs CUDA; docs/methods/mask2former.md §6)
+train.amp.enabled = True  # official SOLVER.AMP (docs/methods/mask2former.md §6)
+train.amp.dtype = "float16"  # as the official recipe; "bfloat16" on a CPU
 # FrozenBN: detectron2's default NORM, which Mask2Former's ADE20K config keeps
 model.backbone.stem.norm = "FrozenBN"
 model.backbone.stages.norm = "FrozenBN"

@@ -8,7 +8,8 @@ from ..common.train import train
 
 # official recipe: SSD colour augmentation, labels resized by torch (docs/methods/mask2former.md §6)
 use_mask_former_mapper(dataloader, size_divisibility=-1, color_aug_ssd=True, label_resize="torch")
-train.amp.enabled = True  # official SOLVER.AMP.ENABLED (needs CUDA; docs/methods/mask2former.md §6)
+train.amp.enabled = True  # official SOLVER.AMP (docs/methods/mask2former.md §6)
+train.amp.dtype = "float16"  # as the official recipe; "bfloat16" on a CPU
 # int(x * 0.1 * 1024) for x in 5..20
 dataloader.train.mapper.augmentations[0].short_edge_length = [
     int(x * 0.1 * 1024) for x in range(5, 21)

@@ -3,7 +3,12 @@ train = dict(
     output_dir="./output",
     init_checkpoint="",  # a local checkpoint path; nothing is downloaded at run time
     max_iter=90000,
-    amp=dict(enabled=False),
+    # mixed precision: dtype "bfloat16" (no loss scaling) or "float16" (GradScaler); autocast on
+    # the model's device type (hardseg/engine/amp.py)
+    amp=dict(enabled=False, dtype="bfloat16"),
+    # MODEL.CHANNELS_LAST and MODEL.BACKBONE_ACTIVATION_CHECKPOINT (hardseg/modeling/efficiency.py)
+    channels_last=False,
+    activation_checkpoint=False,
     ddp=dict(broadcast_buffers=False, find_unused_parameters=False),
     checkpointer=dict(period=5000, max_to_keep=100),
     eval_period=5000,  # 0: evaluate only after training

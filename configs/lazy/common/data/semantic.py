@@ -47,4 +47,7 @@ dataloader.test = L(build_detection_test_loader)(
     num_workers=4,
 )
 
-dataloader.evaluator = L(build_sem_seg_evaluator)(dataset_name="${..test.dataset.names}")
+# write_predictions: TEST.SAVE_PREDICTIONS_JSON (sem_seg_predictions.json; off, it is slow)
+dataloader.evaluator = L(build_sem_seg_evaluator)(
+    dataset_name="${..test.dataset.names}", write_predictions=False
+)

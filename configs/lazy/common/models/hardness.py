@@ -6,6 +6,7 @@ import copy
 from detectron2.config import LazyCall as L
 
 from hardseg.modeling import HardnessHead
+from hardseg.modeling.heads.hl_light_branch import LightHardnessBranch
 
 
 def add_hardness(
@@ -15,13 +16,28 @@ def add_hardness(
     predictor_init_std=0.01,
     vis_period=1000,
     normalizer="all_pixels",
+    branch="copy",
+    light_channels=64,
+    light_norm="BN",
 ):
-    """Replace ``model.sem_seg_head`` by ``HardnessHead(head=<it>, hl_head=<copy, 1 class>)``;
-    the arguments are MODEL.HARDNESS.{EPS, LOSS_WEIGHT, PREDICTOR_INIT_STD, VIS_PERIOD,
-    NORMALIZER}."""
+    """Replace ``model.sem_seg_head`` by ``HardnessHead(head=<it>, hl_head=<branch>)``; the
+    arguments are MODEL.HARDNESS.{EPS, LOSS_WEIGHT, PREDICTOR_INIT_STD, VIS_PERIOD, NORMALIZER,
+    BRANCH, LIGHT_CHANNELS}. ``branch`` "copy": the head again with 1 class (official); "light":
+    LightHardnessBranch on the head's ``in_features`` (its ``input_shape``)."""
     head = model.sem_seg_head
-    hl_head = copy.deepcopy(head)
-    hl_head.num_classes = 1
+    if branch == "light":
+        hl_head = L(LightHardnessBranch)(
+            input_shape=head.input_shape,
+            # the decode head's inputs (every backbone output it is given)
+            in_features=list(head.get("in_features", None) or head.input_shape.keys()),
+            channels=light_channels,
+            norm=light_norm,
+        )
+    elif branch == "copy":
+        hl_head = copy.deepcopy(head)
+        hl_head.num_classes = 1
+    else:
+        raise ValueError(f"add_hardness: branch={branch!r}; expected 'copy' or 'light'.")
     model.sem_seg_head = L(HardnessHead)(
         head=head,
         hl_head=hl_head,

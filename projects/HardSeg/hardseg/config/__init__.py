@@ -12,6 +12,7 @@ from .classic import add_classic_config
 from .efficient import add_efficient_config
 from .evaluation import add_evaluation_config
 from .hardness import add_hardness_config
+from .efficiency import add_efficiency_config
 from .heads import add_aux_head_config, add_pspnet_fcn_config
 from .inference import add_inference_config
 from .losses import add_losses_config
@@ -41,3 +42,4 @@ def add_hardseg_config(cfg):
     add_ocr_config(cfg)
     add_efficient_config(cfg)
     add_uda_config(cfg)
+    add_efficiency_config(cfg)

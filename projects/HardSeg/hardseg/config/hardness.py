@@ -17,6 +17,13 @@ def add_hardness_config(cfg):
     # output channel, as the HL branch. It must have the layers()/losses()/pixel_loss() split and
     # a per-pixel loss (MODEL.SEM_SEG_HEAD.LOSS_TYPE with a pixel_loss, e.g. "cross_entropy").
     cfg.MODEL.HARDNESS.HEAD_NAME = "DeepLabV3PlusPerPixelHead"
+    # The HL branch: "copy" (official: the decode head again, one output channel) or "light" (a
+    # few convs on the detached backbone features of MODEL.SEM_SEG_HEAD.IN_FEATURES,
+    # hardseg/modeling/heads/hl_light_branch.py; far cheaper on R101 models). Inference is the
+    # same either way (the branch only runs in training).
+    cfg.MODEL.HARDNESS.BRANCH = "copy"
+    # Width of the "light" branch.
+    cfg.MODEL.HARDNESS.LIGHT_CHANNELS = 64
     # eps in h = sigmoid(z) + eps; bounds the max/min pixel weight ratio by (1 + eps) / eps.
     cfg.MODEL.HARDNESS.EPS = 0.1
     # lambda_HL: weight of the HL term -lambda_HL * sum(w * sg(l)) ("loss_hardness").

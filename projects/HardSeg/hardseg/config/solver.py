@@ -8,6 +8,9 @@ def add_solver_config(cfg):
     # backbone multiplier of 1 and no "full_model" clipping, detectron2's build_optimizer is
     # used unchanged.
     cfg.SOLVER.OPTIMIZER = "SGD"
+    # Mixed precision (SOLVER.AMP.ENABLED): "bfloat16" (no loss scaling) or "float16" (with a
+    # GradScaler); autocast runs on the model's device type (hardseg/engine/amp.py).
+    cfg.SOLVER.AMP.DTYPE = "bfloat16"
     # LR multiplier of the parameters under ``model.backbone`` (Mask2Former: 0.1 with AdamW).
     cfg.SOLVER.BACKBONE_MULTIPLIER = 1.0
     # Weight decay of nn.Embedding weights (queries, level embeddings); Mask2Former: 0.0.

@@ -1,7 +1,7 @@
 """Training and evaluation from LazyConfig files (``tools/lazyconfig_train_net.py``).
 
 A config defines ``model``, ``dataloader.{train,test,evaluator}``, ``optimizer``, ``lr_multiplier``
-and ``train`` (see configs/lazy/common/). The loop is detectron2's SimpleTrainer/AMPTrainer with
+and ``train`` (see configs/lazy/common/). The loop is detectron2's SimpleTrainer or HardSeg's MixedPrecisionTrainer with
 the usual hooks, plus :class:`TeacherEMAHook` for models with an EMA teacher (U2PL), placed as
 ``Trainer.build_hooks`` places it; checkpoints carry the model, optimizer, scheduler, iteration,
 RNG state and data position.
@@ -14,7 +14,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from detectron2.config import LazyConfig, instantiate
-from detectron2.engine import AMPTrainer, SimpleTrainer, default_setup, default_writers, hooks
+from detectron2.engine import default_setup, default_writers, hooks
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
@@ -25,6 +25,8 @@ from ..checkpoint import (
     load_model_weights,
 )
 from ..config.safe_yaml import load_lazy_yaml
+from ..modeling.efficiency import apply_efficiency_options
+from .amp import build_step_trainer
 from .data_state import DataLoaderState
 from .defaults import resolve_device
 from .ema_hook import add_teacher_hook
@@ -104,12 +106,22 @@ def do_train(args, cfg):
     model = instantiate(cfg.model)
     logging.getLogger("detectron2").info(f"Model:\n{model}")
     model.to(cfg.train.device)
+    apply_efficiency_options(
+        model,
+        cfg.train.get("channels_last", False),
+        cfg.train.get("activation_checkpoint", False),
+    )
     cfg.optimizer.params.model = model
     optimizer = instantiate(cfg.optimizer)
     train_loader = instantiate(cfg.dataloader.train)
     model = create_ddp_model(model, **cfg.train.ddp)
-    trainer = (AMPTrainer if cfg.train.amp.enabled else SimpleTrainer)(
-        model, train_loader, optimizer
+    trainer = build_step_trainer(
+        model,
+        train_loader,
+        optimizer,
+        enabled=cfg.train.amp.enabled,
+        dtype=cfg.train.amp.get("dtype", "bfloat16"),
+        key="train.amp.dtype",
     )
     data_state = DataLoaderState(train_loader)
     rng = RNGState()

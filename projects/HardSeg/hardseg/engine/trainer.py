@@ -8,7 +8,7 @@ from collections import OrderedDict
 from torch.nn.parallel import DistributedDataParallel
 
 from detectron2.data import MetadataCatalog, build_detection_test_loader
-from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer
+from detectron2.engine import DefaultTrainer
 from detectron2.engine.train_loop import TrainerBase
 from detectron2.evaluation import inference_on_dataset, print_csv_format
 from detectron2.projects.deeplab import build_lr_scheduler
@@ -28,11 +28,13 @@ from ..data.mappers import (
 )
 from ..evaluation import build_sem_seg_evaluator, format_sem_seg_table, save_results_json
 from ..evaluation.class_count import check_cfg_num_classes
+from ..modeling.efficiency import apply_efficiency_options
 from ..modeling.uda import freeze_bn_affine_
 from ..solver import build_optimizer
 from ..solver.cosine_schedule import SharedFloorCosineLR
 from ..data.resumable_loader import build_resumable_train_loader
 from ..data.semisup_loader import build_semisup_train_loader
+from .amp import build_step_trainer
 from .data_state import DataLoaderState
 from .ema_hook import add_teacher_hook
 from .rng import RNGState, add_rng_gather_hook
@@ -90,8 +92,14 @@ class Trainer(DefaultTrainer):
         # a model's own optimizers (AdaptSegNet's discriminator) are saved and resumed too
         extra = model.checkpointables() if hasattr(model, "checkpointables") else {}
         model = create_ddp_model(model, broadcast_buffers=False)
-        trainer_cls = AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer
-        self._trainer = trainer_cls(model, data_loader, optimizer)
+        self._trainer = build_step_trainer(
+            model,
+            data_loader,
+            optimizer,
+            enabled=cfg.SOLVER.AMP.ENABLED,
+            dtype=cfg.SOLVER.AMP.DTYPE,
+            key="SOLVER.AMP.DTYPE",
+        )
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
         self.data_state = DataLoaderState(data_loader)
         self.rng = RNGState()
@@ -139,7 +147,9 @@ class Trainer(DefaultTrainer):
         model = super().build_model(cfg)
         if cfg.MODEL.UDA.FREEZE_BN_AFFINE:  # HIAST's DeepLab-v2: docs/methods/hiast.md §10 #2
             freeze_bn_affine_(model)
-        return model
+        return apply_efficiency_options(
+            model, cfg.MODEL.CHANNELS_LAST, cfg.MODEL.BACKBONE_ACTIVATION_CHECKPOINT
+        )
 
     @classmethod
     def build_optimizer(cls, cfg, model):
@@ -176,6 +186,7 @@ class Trainer(DefaultTrainer):
             miou_convention=cfg.TEST.MIOU_CONVENTION,
             difficulty_bins=cfg.TEST.DIFFICULTY_BINS,
             num_classes=cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
+            write_predictions=cfg.TEST.SAVE_PREDICTIONS_JSON,
         )
 
     @classmethod

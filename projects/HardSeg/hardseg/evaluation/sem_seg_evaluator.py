@@ -154,8 +154,9 @@ class HardSegSemSegEvaluator(DatasetEvaluator):
     metadata, and the GT from each record's ``sem_seg_file_name`` (raw PNG values). The prediction
     is ``output["sem_seg"].argmax(0)`` (K, H, W) -> (H, W) at the GT size; the matrix stays on its
     device until :meth:`evaluate` gathers the per-rank matrices (``detectron2.utils.comm``) and
-    sums them on the main process. With ``output_dir``, also writes ``sem_seg_predictions.json``
-    (COCO-stuff RLE per class, as detectron2's SemSegEvaluator) and ``sem_seg_evaluation.pth``.
+    sums them on the main process. With ``output_dir``, also writes ``sem_seg_evaluation.pth``, and
+    with ``write_predictions`` too (off by default: the encoding costs more than the evaluation)
+    ``sem_seg_predictions.json`` (COCO-stuff RLE per class, as detectron2's SemSegEvaluator).
     """
 
     def __init__(
@@ -165,7 +166,7 @@ class HardSegSemSegEvaluator(DatasetEvaluator):
         output_dir: Optional[str] = None,
         *,
         miou_convention: str = "cityscapes",
-        write_predictions: bool = True,
+        write_predictions: bool = False,
     ):
         if miou_convention not in MIOU_CONVENTIONS:
             raise ValueError(

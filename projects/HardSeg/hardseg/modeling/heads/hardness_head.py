@@ -18,6 +18,7 @@ from detectron2.utils.events import get_event_storage
 
 from ..losses import check_pixel_form, hardness_losses, hardness_weights
 from ._common import init_predictor
+from .hl_light_branch import LightHardnessBranch
 
 # MODEL.HARDNESS.NORMALIZER values (docs/methods/hl.md §8.5)
 HL_NORMALIZERS = ("all_pixels", "kept_pixels")
@@ -143,11 +144,20 @@ class HardnessHead(nn.Module):
         head = build(cfg, input_shape)
         if hasattr(build, "hl_branch_from_config"):  # a cascade decides its own copy (OCRNet)
             hl_head = build.hl_branch_from_config(cfg, input_shape)
-        else:
+        elif h.BRANCH == "light":  # a small branch on the detached features (hl_light_branch.py)
+            hl_head = LightHardnessBranch(
+                input_shape,
+                cfg.MODEL.SEM_SEG_HEAD.IN_FEATURES,
+                h.LIGHT_CHANNELS,
+                cfg.MODEL.SEM_SEG_HEAD.NORM,
+            )
+        elif h.BRANCH == "copy":  # the official branch: the decode head with one output
             hl_cfg = cfg.clone()
             hl_cfg.defrost()
             hl_cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES = 1
             hl_head = build(hl_cfg, input_shape)
+        else:
+            raise ValueError(f"MODEL.HARDNESS.BRANCH={h.BRANCH!r}: expected 'copy' or 'light'.")
         return {
             "head": head,
             "hl_head": hl_head,

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..precision import float32_island
 from ..losses import (
     WeightedSumLoss,
     build_sem_seg_loss,
@@ -89,6 +90,8 @@ class PerPixelLossMixin:
             return predictions
         return F.interpolate(predictions, size=size, mode="bilinear", align_corners=align)
 
+    # fp32 island: the loss of the upsampled logits (log-softmax over K classes) in float32
+    @float32_island
     def pixel_loss(
         self, predictions: torch.Tensor, targets: torch.Tensor, *, loss_inputs: LossInputs = None
     ) -> torch.Tensor:
@@ -121,6 +124,8 @@ class PerPixelLossMixin:
             kept |= (targets != self.ignore_value) if mask is None else mask
         return kept
 
+    # fp32 island: the losses (log-softmax, weighted pixel sums) in float32
+    @float32_island
     def losses(
         self,
         predictions: torch.Tensor,

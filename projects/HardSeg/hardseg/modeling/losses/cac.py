@@ -8,6 +8,7 @@ from typing import List, Optional, Tuple
 
 import torch
 from torch.nn import functional as F
+from ..precision import float32_island
 
 __all__ = ["cac_loss", "cac_sample_counts", "CLASS_MEAN_MODES"]
 
@@ -84,6 +85,8 @@ def _sample_anchors(
     return picked
 
 
+# fp32 island: the N x N similarity softmax and its pair weights in float32
+@float32_island
 def cac_loss(
     embeddings: torch.Tensor,
     labels: torch.Tensor,

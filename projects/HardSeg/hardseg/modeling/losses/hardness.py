@@ -17,8 +17,11 @@ Gradients: ``L_seg`` reaches the network through ``l`` only; ``L_HL`` reaches th
 from typing import Tuple
 
 import torch
+from ..precision import float32_island
 
 
+# fp32 island: HL's normaliser (a sum over every pixel) in float32
+@float32_island
 def hardness_weights(hl_logits: torch.Tensor, eps: float = 0.1, mask=None) -> torch.Tensor:
     """``sigmoid(hl_logits) + eps``, divided by its sum over every element; with ``mask``, over
     the masked elements only (the others get weight 0).
@@ -38,6 +41,8 @@ def hardness_weights(hl_logits: torch.Tensor, eps: float = 0.1, mask=None) -> to
     return h / h.sum()
 
 
+# fp32 island: the HL losses (sums over every pixel) in float32
+@float32_island
 def hardness_losses(
     weights: torch.Tensor, pixel_losses: torch.Tensor, loss_weight: float = 0.01
 ) -> Tuple[torch.Tensor, torch.Tensor]:

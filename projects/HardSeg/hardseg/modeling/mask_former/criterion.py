@@ -23,6 +23,7 @@ from detectron2.utils import comm
 from ..losses.hardness import hardness_losses, hardness_weights
 from .matcher import HungarianMatcher
 from .point_losses import mask_uncertainty, point_bce, point_dice
+from ..precision import float32_island
 
 __all__ = ["MaskClassificationCriterion"]
 
@@ -87,6 +88,8 @@ class MaskClassificationCriterion(nn.Module):
         empty_weight[-1] = no_object_weight
         self.register_buffer("empty_weight", empty_weight, persistent=False)
 
+    # fp32 island: matching costs, point losses and HL weights in float32
+    @float32_island
     def forward(
         self,
         outputs: Dict[str, object],

@@ -22,6 +22,7 @@ from detectron2.utils.events import get_event_storage
 
 from ..heads.hardness_head import HardnessHead
 from ..preprocess import batch_loss_inputs, normalize_and_pad, pad_maps
+from ..precision import float32_region
 from ..semisup.contrastive import u2pl_contrastive_loss
 from ..semisup.memory_queue import ClassMemoryQueues
 from ..semisup.reliability import (
@@ -195,9 +196,10 @@ class U2PL(TeacherStudent):
         # 1) pseudo-labels: eval-mode teacher on the clean unlabeled batch
         with torch.no_grad():
             self.teacher.eval()
-            logits_u = self.teacher(x_u)["sem_seg_logits"]
+            logits_u = self.teacher(x_u)["sem_seg_logits"].float()
             self.teacher.train()
-            prob_u = F.softmax(resize_bilinear(logits_u, size, c.align_corners), dim=1)
+            with float32_region(logits_u.device.type):  # fp32 island: pseudo-label softmax
+                prob_u = F.softmax(resize_bilinear(logits_u, size, c.align_corners), dim=1)
             conf_u, pseudo = prob_u.max(dim=1)
             pseudo = torch.where(inside, pseudo, torch.full_like(pseudo, self.ignore_value))
             # 2) strong mix, one coin per iteration
@@ -214,12 +216,14 @@ class U2PL(TeacherStudent):
         # 4) teacher, train mode, no grad, same batch
         with torch.no_grad():
             out_t = self.teacher(x_all)
-            prob_t = F.softmax(out_t["sem_seg_logits"], dim=1)
-            entropy = entropy_map(
-                F.softmax(
-                    resize_bilinear(out_t["sem_seg_logits"][n_l:], size, c.align_corners), dim=1
+            logits_t = out_t["sem_seg_logits"].float()
+            # fp32 island: the teacher's softmax and entropies (in bfloat16 an untrained model
+            # ties every entropy and the percentile partition marks every pixel unreliable)
+            with float32_region(logits_t.device.type):
+                prob_t = F.softmax(logits_t, dim=1)
+                entropy = entropy_map(
+                    F.softmax(resize_bilinear(logits_t[n_l:], size, c.align_corners), dim=1)
                 )
-            )
             alpha = unreliable_percent(epoch, c.total_epochs, c.alpha0)
             part = entropy_partition(entropy, pseudo != self.ignore_value, alpha)
         # 5) unsupervised loss on reliable pixels

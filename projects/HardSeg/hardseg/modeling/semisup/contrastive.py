@@ -31,6 +31,7 @@ import torch
 from torch.nn import functional as F
 
 from .memory_queue import ClassMemoryQueues
+from ..precision import float32_island
 
 __all__ = [
     "NEGATIVE_RULES",
@@ -144,6 +145,8 @@ class ContrastiveOutput(NamedTuple):
     num_new_keys: List[int]  # per class, after the cross-rank gather
 
 
+# fp32 island: softmax ranks, InfoNCE and the float32 memory queues stay in float32
+@float32_island
 def u2pl_contrastive_loss(
     embed: torch.Tensor,
     embed_teacher: torch.Tensor,

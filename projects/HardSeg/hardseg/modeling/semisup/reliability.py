@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import torch
 from torch.nn import functional as F
+from ..precision import float32_island
 
 __all__ = [
     "u2pl_epoch",
@@ -50,6 +51,8 @@ def ema_momentum(iteration: int, start_iter: int, decay: float = 0.99) -> float:
     return min(1.0 - 1.0 / (k + 1), decay)
 
 
+# fp32 island: bfloat16 entropies tie, and the percentile partition then breaks
+@float32_island
 def entropy_map(prob: torch.Tensor) -> torch.Tensor:
     """(N, K, H, W) probabilities -> (N, H, W) entropy ``-sum_c p_c log(p_c + 1e-10)``."""
     return -(prob * torch.log(prob + ENTROPY_EPS)).sum(dim=1)
@@ -80,6 +83,8 @@ class EntropyPartition(NamedTuple):
 
 
 @torch.no_grad()
+# fp32 island: percentiles and comparisons of the entropies in float32
+@float32_island
 def entropy_partition(entropy: torch.Tensor, valid: torch.Tensor, alpha: float) -> EntropyPartition:
     """Split the valid unlabeled pixels of this process's batch by entropy percentiles.
 
@@ -115,6 +120,8 @@ def anchor_candidates(partition: EntropyPartition, rule: str = "official") -> to
     return partition.low if rule == "official" else partition.reliable
 
 
+# fp32 island: the unsupervised loss in float32
+@float32_island
 def reliable_pseudo_label_loss(
     logits: torch.Tensor, pseudo_labels: torch.Tensor, reliable: torch.Tensor, ignore_value=255
 ) -> torch.Tensor:

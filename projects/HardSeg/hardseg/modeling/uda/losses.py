@@ -8,6 +8,7 @@ code returns NaN there).
 
 import torch
 import torch.nn.functional as F
+from ..precision import float32_island
 
 __all__ = ["pseudo_label_ce", "kld_to_uniform", "entropy_loss", "consistency_loss"]
 
@@ -18,6 +19,8 @@ def _zero(z: torch.Tensor) -> torch.Tensor:
     return z.sum() * 0.0
 
 
+# fp32 island: the losses in float32
+@float32_island
 def pseudo_label_ce(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean CE over pixels with a pseudo-label (labels (N, H, W), 255 = none)."""
     if not (labels != IGNORE).any():
@@ -25,6 +28,8 @@ def pseudo_label_ce(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(z, labels.long(), ignore_index=IGNORE)
 
 
+# fp32 island: log-softmax over K in float32
+@float32_island
 def kld_to_uniform(z: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     """R_kld = sum_{region} sum_c [-(1/K) log p_c] / (K * |region|); region (N, H, W) bool."""
     n = int(region.sum())
@@ -35,6 +40,8 @@ def kld_to_uniform(z: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     return (-logp / k).sum() / (k * n)
 
 
+# fp32 island: log-softmax over K in float32
+@float32_island
 def entropy_loss(z: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     """R_ent = sum_{region} sum_c [-p_c log p_c] / (K * |region|)."""
     n = int(region.sum())
@@ -45,6 +52,8 @@ def entropy_loss(z: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     return (-logp.exp() * logp).sum() / (k * n)
 
 
+# fp32 island: log-softmax over K in float32
+@float32_island
 def consistency_loss(z: torch.Tensor, q: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     """R_cst = sum over (pixel in region, class) of -q_c log p_c, divided by the number of
     non-zero terms; q (N, K, H, W) teacher probabilities (no gradient)."""
