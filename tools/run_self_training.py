@@ -6,7 +6,8 @@
         --source-config configs/hardshapes/uda/deeplabv2_R18_source_only_tiny.yaml \
         --round-config configs/hardshapes/uda/hiast_deeplabv2_R18_round_tiny.yaml
 
-Trailing ``KEY VALUE`` pairs override every stage's config (e.g. ``MODEL.DEVICE cpu``).
+Trailing ``KEY VALUE`` pairs override every stage's config (e.g. ``MODEL.DEVICE cpu``);
+``--round-opts KEY VALUE ... --`` (last of the options) override the rounds only.
 """
 
 import argparse
@@ -23,6 +24,12 @@ def main(argv=None):
     parser.add_argument("--round-config", required=True, help="one self-training round")
     parser.add_argument("--seed", type=int, default=0, help="order of the IAS labelling passes")
     parser.add_argument("--stop-after", default=None, help="stage0, stage1 or round<r>")
+    parser.add_argument(
+        "--round-opts",
+        nargs="*",
+        default=[],
+        help="KEY VALUE overrides of the rounds only (after the trailing ones); end with --",
+    )
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE overrides")
     args = parser.parse_args(argv)
     final = run_chain(
@@ -30,7 +37,8 @@ def main(argv=None):
         source_config=args.source_config,
         round_config=args.round_config,
         warmup_config=args.warmup_config,
-        opts=args.opts,
+        opts=[o for o in args.opts if o != "--"],
+        round_opts=args.round_opts,
         seed=args.seed,
         stop_after=args.stop_after,
     )

@@ -271,3 +271,63 @@ def test_concurrent_generation_uses_one_copy(tmp_path):
     assert (
         len(list((tmp_path / "hardshapes" / "labels" / "val").glob("*.png"))) == SMALL_SPLITS["val"]
     )
+
+
+# sha256 of the "standard" renders of train 0..5 of both domains (images, then labels), recorded
+# from the generator before the rendering profiles were added: the profiles must not change it.
+STANDARD_SHA256 = "37107fb46ded35bc94bcb7006976e498fffe434fe5127df4f758f6b01b97268b"
+
+
+def test_standard_profile_is_unchanged():
+    import hashlib
+
+    h = hashlib.sha256()
+    for domain in ("source", "shifted"):
+        for i in range(6):
+            img, lbl = hs.render_hardshapes_sample(domain, "train", i, 0)
+            h.update(img.tobytes())
+            h.update(lbl.tobytes())
+    assert h.hexdigest() == STANDARD_SHA256
+
+
+def test_evidence_profile_has_the_same_buildings_and_bigger_hard_classes():
+    SKY, GROUND, BUILDING, POLE, WIRE, CRACK, STONE = range(7)
+    counts = {"standard": np.zeros(NUM_CLASSES), "evidence": np.zeros(NUM_CLASSES)}
+    for i in range(20):
+        std_img, std = hs.render_hardshapes_sample("source", "val", i, 0)
+        ev_img, ev = hs.render_hardshapes_sample("source", "val", i, 0, profile="evidence")
+        assert ev_img.shape == std_img.shape and ev.dtype == std.dtype
+        # the same buildings: they differ only where the (wider) poles and wires cover them
+        assert np.isin(std[(ev == BUILDING)], (BUILDING, POLE, WIRE)).all()
+        assert np.isin(ev[(std == BUILDING) & (ev != BUILDING)], (POLE, WIRE)).all()
+        for name, lbl in (("standard", std), ("evidence", ev)):
+            counts[name] += np.bincount(lbl[lbl != 255].ravel(), minlength=NUM_CLASSES)
+    for c in (POLE, WIRE, CRACK, STONE):
+        assert counts["evidence"][c] > 1.5 * counts["standard"][c], hs.HARDSHAPES_CLASSES[c]
+    with pytest.raises(ValueError, match="profile"):
+        hs.render_hardshapes_sample("source", "val", 0, 0, profile="nope")
+
+
+def test_evidence_profile_is_registered_in_its_own_directory(tmp_path):
+    import hardseg.data  # noqa: F401
+
+    for name in (
+        "hardshapes_evidence_sem_seg_train",
+        "hardshapes_evidence_sem_seg_val",
+        "hardshapes_evidence_shifted_sem_seg_train",
+        "hardshapes_evidence_shifted_sem_seg_val",
+        "hardshapes_evidence_sem_seg_train_1-16_labeled",
+        "hardshapes_evidence_sem_seg_train_1-16_unlabeled",
+    ):
+        assert name in DatasetCatalog.list()
+    assert MetadataCatalog.get("hardshapes_evidence_shifted_sem_seg_val").profile == "evidence"
+    d = hs.ensure_hardshapes(tmp_path, "shifted", profile="evidence")
+    assert d == tmp_path / "hardshapes_evidence_shifted"
+    assert "profile=evidence" in (d / ".complete").read_text()
+    _, lbl = _read(d / "labels" / "val" / "00002.png")
+    np.testing.assert_array_equal(
+        lbl, hs.render_hardshapes_sample("shifted", "val", 2, 0, profile="evidence")[1]
+    )
+    dicts = hs.load_hardshapes(tmp_path, "shifted", "val", profile="evidence")
+    assert len(dicts) == hs.HARDSHAPES_SPLIT_SIZES["val"]
+    assert dicts[0]["image_id"].startswith("hardshapes_evidence_shifted_val_")

@@ -2,7 +2,8 @@
 ``hardseg/data/prepare/hardshapes.py``, which describes the data, its classes and its layout).
 
 Registered (``DatasetCatalog`` / ``MetadataCatalog``): ``hardshapes_sem_seg_{train,val}`` and
-``hardshapes_shifted_sem_seg_{train,val}``. Registering does not touch the disk. The dataset root
+``hardshapes_shifted_sem_seg_{train,val}``, and the same four for the "evidence" rendering profile
+(``hardshapes_evidence[_shifted]_sem_seg_{train,val}``, used by ``bench/evidence.py``). Registering does not touch the disk. The dataset root
 is ``$DETECTRON2_DATASETS`` (default ``datasets``) read when a split is loaded, as for every other
 HardSeg dataset (``common.py``), so a change of the variable after ``import hardseg`` is honoured;
 the data is generated under it on the first ``DatasetCatalog.get``.
@@ -28,6 +29,7 @@ from ..prepare.hardshapes import (  # noqa: F401  (re-exported)
     HARDSHAPES_IGNORE_LABEL,
     HARDSHAPES_LARGE_CLASS_IDS,
     HARDSHAPES_LARGE_CLASSES,
+    HARDSHAPES_PROFILES,
     HARDSHAPES_SMALL_CLASS_IDS,
     HARDSHAPES_SMALL_CLASSES,
     HARDSHAPES_SPLIT_SIZES,
@@ -36,6 +38,7 @@ from ..prepare.hardshapes import (  # noqa: F401  (re-exported)
     HARDSHAPES_WIDTH,
     ensure_hardshapes,
     generate_hardshapes,
+    hardshapes_dir_name,
     render_hardshapes_sample,
 )
 from .common import datasets_root, refresh_path_metadata
@@ -48,14 +51,16 @@ __all__ = [
 ]
 
 
-def _split_dirs(root, domain: str, split: str):
-    domain_dir = os.path.join(os.fspath(root), HARDSHAPES_DOMAINS[domain])
+def _split_dirs(root, domain: str, split: str, profile: str = "standard"):
+    domain_dir = os.path.join(os.fspath(root), hardshapes_dir_name(domain, profile))
     return os.path.join(domain_dir, "images", split), os.path.join(domain_dir, "labels", split)
 
 
-def load_hardshapes(root, domain: str, split: str, seed: int = 0) -> List[dict]:
+def load_hardshapes(
+    root, domain: str, split: str, seed: int = 0, profile: str = "standard"
+) -> List[dict]:
     """Generate the data if needed and return detectron2 dataset dicts for one split, sorted."""
-    domain_dir = ensure_hardshapes(root, domain, seed)
+    domain_dir = ensure_hardshapes(root, domain, seed, profile=profile)
     img_dir, lbl_dir = domain_dir / "images" / split, domain_dir / "labels" / split
     files = sorted(p.name for p in img_dir.iterdir() if p.suffix == ".png")
     assert files, f"No hardshapes images found in {img_dir}"
@@ -69,14 +74,19 @@ def load_hardshapes(root, domain: str, split: str, seed: int = 0) -> List[dict]:
                 "sem_seg_file_name": str(label_file),
                 "height": HARDSHAPES_HEIGHT,
                 "width": HARDSHAPES_WIDTH,
-                "image_id": f"{HARDSHAPES_DOMAINS[domain]}_{split}_{Path(name).stem}",
+                "image_id": f"{hardshapes_dir_name(domain, profile)}_{split}_{Path(name).stem}",
             }
         )
     return dataset_dicts
 
 
 def register_hardshapes(
-    name: str, root=None, domain: str = "source", split: str = "train", seed: int = 0
+    name: str,
+    root=None,
+    domain: str = "source",
+    split: str = "train",
+    seed: int = 0,
+    profile: str = "standard",
 ) -> None:
     """Register one split of one domain under ``name``. Does not touch the disk.
 
@@ -86,24 +96,27 @@ def register_hardshapes(
 
     def load():
         current = datasets_root() if root is None else os.fspath(root)
-        image_root, sem_seg_root = _split_dirs(current, domain, split)
+        image_root, sem_seg_root = _split_dirs(current, domain, split, profile)
         refresh_path_metadata(name, image_root=image_root, sem_seg_root=sem_seg_root)
-        return load_hardshapes(current, domain, split, seed)
+        return load_hardshapes(current, domain, split, seed, profile)
 
     DatasetCatalog.register(name, load)
-    image_root, sem_seg_root = _split_dirs(datasets_root() if root is None else root, domain, split)
+    image_root, sem_seg_root = _split_dirs(
+        datasets_root() if root is None else root, domain, split, profile
+    )
     MetadataCatalog.get(name).set(
         stuff_classes=list(HARDSHAPES_CLASSES),
         stuff_colors=[list(c) for c in HARDSHAPES_COLORS],
         ignore_label=HARDSHAPES_IGNORE_LABEL,
         evaluator_type="sem_seg",
         domain=domain,
+        profile=profile,
     )
     refresh_path_metadata(name, image_root=image_root, sem_seg_root=sem_seg_root)
 
 
 def register_all_hardshapes(
-    root: Optional[str] = None, prefix: str = "hardshapes", seed: int = 0
+    root: Optional[str] = None, prefix: str = "hardshapes", seed: int = 0, profile="standard"
 ) -> List[str]:
     """Register ``{prefix}[_shifted]_sem_seg_{train,val}`` (``root``: see
     :func:`register_hardshapes`); returns the registered names."""
@@ -112,9 +125,10 @@ def register_all_hardshapes(
         for split in HARDSHAPES_SPLIT_SIZES:
             suffix = "_shifted" if domain == "shifted" else ""
             name = f"{prefix}{suffix}_sem_seg_{split}"
-            register_hardshapes(name, root, domain, split, seed)
+            register_hardshapes(name, root, domain, split, seed, profile)
             names.append(name)
     return names
 
 
 register_all_hardshapes()
+register_all_hardshapes(prefix="hardshapes_evidence", profile="evidence")

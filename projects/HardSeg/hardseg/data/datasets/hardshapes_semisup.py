@@ -73,3 +73,4 @@ def register_hardshapes_semisup(
 
 
 register_hardshapes_semisup()
+register_hardshapes_semisup("hardshapes_evidence_sem_seg_train")

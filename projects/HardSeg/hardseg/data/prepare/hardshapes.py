@@ -99,6 +99,8 @@ __all__ = [
     "HARDSHAPES_SPLIT_SIZES",
     "HARDSHAPES_DOMAINS",
     "HARDSHAPES_GENERATOR_VERSION",
+    "HARDSHAPES_PROFILES",
+    "hardshapes_dir_name",
     "render_hardshapes_sample",
     "generate_hardshapes",
     "ensure_hardshapes",
@@ -148,6 +150,50 @@ HARDSHAPES_SPLIT_SIZES = {"train": 400, "val": 80}
 HARDSHAPES_DOMAINS = {"source": "hardshapes", "shifted": "hardshapes_shifted"}
 # Bump whenever the rendered pixels change; a copy with another version is regenerated.
 HARDSHAPES_GENERATOR_VERSION = 1
+
+# Rendering profiles: the geometry and contrast of the thin and small classes. "standard" is the
+# dataset described above (the demo and the tests). "evidence" (bench/evidence.py) draws the same
+# scenes from the same random streams with thicker, higher-contrast thin structures and larger,
+# brighter stones, so that a small model learns every class within a CPU budget and a method's
+# effect on the hard classes can be measured (docs/evidence.md). Each entry: (low, high) ranges of
+# uniform draws, integer ranges as numpy's ``integers`` (high exclusive), and (values, probs) of
+# choices.
+HARDSHAPES_PROFILES = {
+    "standard": {
+        "pole_width": (2, 4),
+        "wire_thickness": ((1, 2), (0.7, 0.3)),
+        "wire_alpha": (0.45, 0.7),
+        "crack_thickness": ((1, 2), (0.65, 0.35)),
+        "crack_darkness": (0.58, 0.75),
+        "crack_segments": (5, 13),
+        "crack_counts": (0, 1, 2, 3),
+        "stone_radius": (2, 6),
+        "stone_brightness": (1.0, 1.3),
+    },
+    "evidence": {
+        "pole_width": (3, 6),
+        "wire_thickness": ((2, 3), (0.6, 0.4)),
+        "wire_alpha": (0.8, 0.95),
+        "crack_thickness": ((3, 4), (0.6, 0.4)),
+        "crack_darkness": (0.2, 0.35),
+        "crack_segments": (10, 20),
+        "crack_counts": (2, 3, 4, 5),
+        "stone_radius": (3, 8),
+        "stone_brightness": (1.5, 1.8),
+    },
+}
+
+
+def hardshapes_dir_name(domain: str, profile: str = "standard") -> str:
+    """Directory (under the dataset root) of one domain of one profile: ``hardshapes``,
+    ``hardshapes_shifted``, ``hardshapes_evidence``, ``hardshapes_evidence_shifted``."""
+    if profile not in HARDSHAPES_PROFILES:
+        raise ValueError(
+            f"Unknown hardshapes profile {profile!r}; expected one of {list(HARDSHAPES_PROFILES)}"
+        )
+    name = HARDSHAPES_DOMAINS[domain]
+    return name if profile == "standard" else name.replace("hardshapes", f"hardshapes_{profile}")
+
 
 SKY, GROUND, BUILDING, POLE, WIRE, CRACK, STONE = range(7)
 _IGNORE = HARDSHAPES_IGNORE_LABEL
@@ -233,17 +279,18 @@ def _paint(
 
 
 def _draw_polyline(h: int, w: int, pts: np.ndarray, thickness: int) -> np.ndarray:
-    """Mask of a 1 px polyline; ``thickness=2`` adds a copy shifted by one pixel (down, or right
-    for steep segments), so the line is exactly 2 px thick (cv2's thickness=2 draws ~3 px)."""
+    """Mask of a 1 px polyline; ``thickness=t`` adds copies shifted by 1 .. t-1 pixels (down, or
+    right for steep segments), so the line is exactly t px thick (cv2's thickness=2 draws ~3 px)."""
     m = np.zeros((h, w), np.uint8)
     p = np.round(pts).astype(np.int32)
     cv2.polylines(m, [p.reshape(-1, 1, 2)], False, 1, 1, cv2.LINE_8)
     if thickness >= 2:
         d = np.abs(np.diff(p, axis=0)).sum(0)
         shift = (0, 1) if d[0] >= d[1] else (1, 0)  # mostly horizontal -> shift down
-        cv2.polylines(
-            m, [(p + np.array(shift, np.int32)).reshape(-1, 1, 2)], False, 1, 1, cv2.LINE_8
-        )
+        for k in range(1, thickness):
+            cv2.polylines(
+                m, [(p + k * np.array(shift, np.int32)).reshape(-1, 1, 2)], False, 1, 1, cv2.LINE_8
+            )
     return m.view(bool)
 
 
@@ -254,8 +301,10 @@ def render_hardshapes_sample(
     seed: int = 0,
     height: int = HARDSHAPES_HEIGHT,
     width: int = HARDSHAPES_WIDTH,
+    profile: str = "standard",
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Render one sample. Pure function of its arguments.
+    """Render one sample. Pure function of its arguments. ``profile``: a key of
+    :data:`HARDSHAPES_PROFILES` (the profiles share the random stream: same scenes).
 
     Returns:
         image: (H, W, 3) uint8 RGB; label: (H, W) uint8 with class ids and 255 = ignore.
@@ -265,6 +314,11 @@ def render_hardshapes_sample(
     if split not in _SPLIT_IDS:
         raise ValueError(f"Unknown hardshapes split {split!r}; expected one of {list(_SPLIT_IDS)}")
     style = _STYLES[domain]
+    if profile not in HARDSHAPES_PROFILES:
+        raise ValueError(
+            f"Unknown hardshapes profile {profile!r}; expected one of {list(HARDSHAPES_PROFILES)}"
+        )
+    prof = HARDSHAPES_PROFILES[profile]
     rng = np.random.default_rng([int(seed), _DOMAIN_IDS[domain], _SPLIT_IDS[split], int(index)])
     h, w = height, width
     pal = style["palette"](rng)
@@ -340,7 +394,7 @@ def render_hardshapes_sample(
     pole_xs.sort()
     pole_tops: List[Tuple[float, float]] = []
     for x in pole_xs:
-        pw = int(rng.integers(2, 4))
+        pw = int(rng.integers(*prof["pole_width"]))
         bottom = min(int(horizon[x]) + int(rng.integers(4, 26)), h - 1)
         top = int(rng.integers(3, max(4, int(y0) - 8)))
         colour = pal["pole"] * rng.uniform(0.9, 1.1)
@@ -368,27 +422,29 @@ def render_hardshapes_sample(
             pts = np.stack(
                 [xa + (xb - xa) * s, ya + (yb - ya) * s + sag * 4 * s * (1 - s) + 5 * k], 1
             )
-            m = _draw_polyline(h, w, pts, int(rng.choice([1, 2], p=[0.7, 0.3])))
+            values, probs = prof["wire_thickness"]
+            m = _draw_polyline(h, w, pts, int(rng.choice(list(values), p=list(probs))))
             m &= (lbl == SKY) | (lbl == BUILDING) | (lbl == WIRE)
-            alpha = rng.uniform(0.45, 0.7)
+            alpha = rng.uniform(*prof["wire_alpha"])
             _paint(img, lbl, m, img[m] * (1 - alpha) + pal["wire"] * alpha, WIRE)
 
     # --- cracks: jagged polylines on the ground, a darker copy of it ---------------------------
     gy, gx = np.nonzero(lbl == GROUND)
-    n_cracks = int(rng.choice([0, 1, 2, 3], p=[0.07, 0.38, 0.35, 0.2])) if len(gy) else 0
+    n_cracks = int(rng.choice(list(prof["crack_counts"]), p=[0.07, 0.38, 0.35, 0.2])) if len(gy) else 0
     for _ in range(n_cracks):
         j = int(rng.integers(len(gy)))
         p = np.array([gx[j], gy[j]], np.float32)
         heading = rng.uniform(-0.6, 0.6) + (math.pi if rng.random() < 0.5 else 0.0)
         pts = [p.copy()]
-        for _ in range(int(rng.integers(5, 13))):
+        for _ in range(int(rng.integers(*prof["crack_segments"]))):
             heading += rng.uniform(-0.9, 0.9)
             step = rng.uniform(3, 7)
             p = p + step * np.array([math.cos(heading), 0.6 * math.sin(heading)], np.float32)
             pts.append(p.copy())
-        m = _draw_polyline(h, w, np.stack(pts), int(rng.choice([1, 2], p=[0.65, 0.35])))
+        values, probs = prof["crack_thickness"]
+        m = _draw_polyline(h, w, np.stack(pts), int(rng.choice(list(values), p=list(probs))))
         m &= (lbl == GROUND) | (lbl == CRACK)
-        _paint(img, lbl, m, img[m] * rng.uniform(0.58, 0.75), CRACK)
+        _paint(img, lbl, m, img[m] * rng.uniform(*prof["crack_darkness"]), CRACK)
 
     # --- stones: small shaded discs on the ground, optionally with an ignore rim ---------------
     with_rims = rng.random() < 0.5
@@ -397,7 +453,7 @@ def render_hardshapes_sample(
     for _ in range(60):
         if len(stones) >= n_stones:
             break
-        r = int(rng.integers(2, 6))
+        r = int(rng.integers(*prof["stone_radius"]))
         cx = float(rng.uniform(r, w - 1 - r))
         y_min = float(horizon[min(max(int(cx), 0), w - 1)]) + r + 3
         if y_min > h - 1 - r:
@@ -418,7 +474,8 @@ def render_hardshapes_sample(
         cyy, cxx = np.mgrid[0:ch, 0:cw].astype(np.float32)
         dist = np.sqrt((cxx + ox - cx + 0.4 * r) ** 2 + (cyy + oy - cy + 0.4 * r) ** 2) / (1.6 * r)
         shade = (1.45 - 0.6 * np.clip(dist, 0, 1))[..., None]  # lit top-left, dark bottom-right
-        layer = cimg * 0.35 + pal["ground"] * 0.65 * rng.uniform(1.0, 1.3) * shade
+        brightness = rng.uniform(*prof["stone_brightness"])
+        layer = cimg * 0.35 + pal["ground"] * 0.65 * brightness * shade
         if with_rims:
             rim = np.zeros((ch, cw), np.uint8)
             cv2.circle(rim, centre, r + 1, 1, -1, cv2.LINE_8)
@@ -454,13 +511,18 @@ def render_hardshapes_sample(
 # Writing to disk
 # ------------------------------------------------------------------------------------------------
 def _marker_text(
-    domain: str, seed: int, split_sizes: Dict[str, int], image_size: Tuple[int, int]
+    domain: str,
+    seed: int,
+    split_sizes: Dict[str, int],
+    image_size: Tuple[int, int],
+    profile: str = "standard",
 ) -> str:
     splits = ",".join(f"{k}:{v}" for k, v in sorted(split_sizes.items()))
-    return (
+    text = (
         f"hardshapes generator v{HARDSHAPES_GENERATOR_VERSION}\n"
         f"domain={domain}\nseed={int(seed)}\nsize={image_size[0]}x{image_size[1]}\nsplits={splits}\n"
     )
+    return text if profile == "standard" else text + f"profile={profile}\n"
 
 
 def generate_hardshapes(
@@ -469,6 +531,7 @@ def generate_hardshapes(
     seed: int = 0,
     split_sizes: Optional[Dict[str, int]] = None,
     image_size: Tuple[int, int] = (HARDSHAPES_HEIGHT, HARDSHAPES_WIDTH),
+    profile: str = "standard",
 ) -> Path:
     """Render all splits of one domain into ``out_dir`` (``images/<split>``, ``labels/<split>``).
 
@@ -484,7 +547,7 @@ def generate_hardshapes(
     height, width = image_size
 
     def write_one(split: str, i: int) -> None:
-        img, lbl = render_hardshapes_sample(domain, split, i, seed, height, width)
+        img, lbl = render_hardshapes_sample(domain, split, i, seed, height, width, profile)
         # Low zlib level: the images are noisy anyway, and level 1 halves the writing time.
         Image.fromarray(img).save(out_dir / "images" / split / f"{i:05d}.png", compress_level=1)
         Image.fromarray(lbl).save(out_dir / "labels" / split / f"{i:05d}.png", compress_level=1)
@@ -516,8 +579,10 @@ def ensure_hardshapes(
     *,
     split_sizes: Optional[Dict[str, int]] = None,
     image_size: Tuple[int, int] = (HARDSHAPES_HEIGHT, HARDSHAPES_WIDTH),
+    profile: str = "standard",
 ) -> Path:
-    """Make sure ``<root>/hardshapes[_shifted]`` holds a complete copy; return that directory.
+    """Make sure ``<root>/<hardshapes_dir_name(domain, profile)>`` holds a complete copy; return
+    that directory.
 
     Does nothing if the directory's marker matches (generator version, domain, seed, sizes).
     Otherwise renders into a temporary sibling directory, writes the marker, and renames it into
@@ -531,8 +596,8 @@ def ensure_hardshapes(
         )
     split_sizes = dict(HARDSHAPES_SPLIT_SIZES if split_sizes is None else split_sizes)
     root = Path(root)
-    target = root / HARDSHAPES_DOMAINS[domain]
-    expected = _marker_text(domain, seed, split_sizes, tuple(image_size))
+    target = root / hardshapes_dir_name(domain, profile)
+    expected = _marker_text(domain, seed, split_sizes, tuple(image_size), profile)
     if _read_marker(target) == expected:
         return target
 
@@ -541,7 +606,7 @@ def ensure_hardshapes(
     tmp = root / f".{target.name}.tmp-{token}"
     start = time.perf_counter()
     try:
-        generate_hardshapes(tmp, domain, seed, split_sizes, tuple(image_size))
+        generate_hardshapes(tmp, domain, seed, split_sizes, tuple(image_size), profile)
         (tmp / _MARKER).write_text(expected)
         for _ in range(10):
             try:

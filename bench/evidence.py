@@ -1,0 +1,469 @@
+#!/usr/bin/env python
+"""Method-vs-baseline evidence on hardshapes: does each method move the number its paper moves?
+
+    OMP_NUM_THREADS=1 python bench/evidence.py --budget cpu --jobs 2 --out bench/results/evidence
+
+One protocol for every method (docs/evidence.md): the "evidence" rendering profile of hardshapes
+(``hardshapes_evidence_*``: the same scenes as the demo data with thicker, higher-contrast thin
+structures and larger stones, so that the baseline learns every class), a quarter-width dilated
+ResNet-18, whole-image evaluation on the 80 val images (the shifted domain's val for UDA) with
+the distance-to-boundary bins ``TEST.DIFFICULTY_BINS``. Each arm is ``tools/train_net.py`` (or
+``tools/run_self_training.py`` for HIAST) with ``SEED s``; every arm of a method runs the same
+seeds, so a method is compared with its reference by **paired** differences (arm - reference per
+seed): mean and a 95 % t interval (``scipy.stats.t``); a difference is "beyond the interval" when
+the interval excludes 0.
+
+Methods (``--methods``) and their arms, the reference first:
+
+* ``hl_deeplabv3plus``: baseline, HL (official ``copy`` branch), HL ``light`` branch, and the two
+  **controls** of the protocol: ``neg_hl_flipped`` (HL with lambda_HL negated, so the learned
+  weights favour the easy pixels: must lose) and ``pos_baseline_2x`` (the baseline with twice the
+  iterations: must win);
+* ``hl_pspnet``: baseline vs HL on PSPNet;
+* ``cac_deeplabv3plus``: baseline vs CAC over the DeepLabV3+ head (same baseline runs as HL);
+* ``u2pl``: SupOnly vs U2PL vs U2PL + HL on the fixed 1/16 labeled split (``bench/semisup.py``'s
+  arms and schedule);
+* ``hiast``: source only vs HIAST round 1 on hardshapes -> hardshapes_shifted (one chain per seed:
+  source-only stage, pseudo-labels, one self-training round; no adversarial warm-up).
+
+Budgets (``--budget``): ``smoke`` (one seed, a few iterations: the test suite runs it so the
+script cannot silently break; its numbers mean nothing), ``cpu`` (3 seeds, about an hour on two
+cores with ``--jobs 2``), ``gpu`` (5 seeds, longer schedule, ``MODEL.DEVICE cuda``; run on a GPU
+machine). ``--seeds`` / ``--iters`` override the budget.
+
+Writes under ``--out``: ``<method>.json`` (command lines, device, every run's metrics, per-arm
+mean/std, paired differences with their intervals) and ``<method>.png`` (per-class IoU bars),
+``evidence.json`` (all methods) and ``evidence.md`` (the table README quotes); runs go to
+``--out/runs`` (``--keep-runs`` keeps them; by default only the metrics are kept). A run that
+already has its metrics under ``--out/runs`` is not repeated (rerun the same command to finish an
+interrupted suite).
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _runs  # noqa: E402
+from _runs import (  # noqa: E402
+    HARDSHAPES_SMALL_CLASS_IDS,
+    HARDSHAPES_THIN_CLASS_IDS,
+    REPO,
+    summarize,
+)
+from semisup import ARMS as SEMISUP_ARMS  # noqa: E402
+from semisup import schedule  # noqa: E402
+
+TRAIN = "hardshapes_evidence_sem_seg_train"
+VAL = "hardshapes_evidence_sem_seg_val"
+TARGET_TRAIN = "hardshapes_evidence_shifted_sem_seg_train"
+TARGET_VAL = "hardshapes_evidence_shifted_sem_seg_val"
+BINS = "[0, 2, 4, 8, 16]"
+GROUPS = ("mIoU", "thin_mIoU", "small_mIoU")
+
+# Shared by every arm: the evidence data, whole 128x128 images, boundary-distance bins.
+DATA = [
+    "DATASETS.TRAIN", f'("{TRAIN}",)',
+    "DATASETS.TEST", f'("{VAL}",)',
+    "TEST.DIFFICULTY_BINS", BINS,
+    "DATALOADER.NUM_WORKERS", "0",
+]  # fmt: skip
+# A quarter-width dilated ResNet-18 (res2 16 channels ... res5 128).
+QUARTER = ["MODEL.RESNETS.STEM_OUT_CHANNELS", "16", "MODEL.RESNETS.RES2_OUT_CHANNELS", "16"]
+DLV3P = QUARTER + [
+    "MODEL.SEM_SEG_HEAD.PROJECT_CHANNELS", "[16]",
+    "MODEL.SEM_SEG_HEAD.ASPP_CHANNELS", "64",
+    "MODEL.SEM_SEG_HEAD.CONVS_DIM", "64",
+]  # fmt: skip
+CROP128 = ["INPUT.CROP.SIZE", "(128, 128)", "INPUT.MIN_SIZE_TRAIN", "(128,)", "INPUT.MIN_SIZE_TEST", "128"]
+DLV3P_CFG = "configs/hardshapes/deeplabv3plus_R18_os8_bs8_600it.yaml"
+DLV3P_HL_CFG = "configs/hardshapes/deeplabv3plus_R18_os8_hl_bs8_600it.yaml"
+PSP_CFG = "configs/hardshapes/pspnet_R18_os8_bs8_600it.yaml"
+PSP_HL_CFG = "configs/hardshapes/pspnet_R18_os8_hl_bs8_600it.yaml"
+U2PL_CFG = "configs/hardshapes/u2pl_deeplabv3plus_R18_instant_test_1-16.yaml"
+UDA_CFG = "configs/hardshapes/uda"
+CAC = [
+    "MODEL.SEM_SEG_HEAD.NAME", "ConfidenceAwareContrastiveHead",
+    "MODEL.CAC.HEAD_NAME", "DeepLabV3PlusPerPixelHead",
+    "MODEL.CAC.PROJ_CHANNELS", "64",
+    "MODEL.CAC.THRESHOLD", "20",  # 32x32 features of 128x128 images (official 100 at 128x256)
+]  # fmt: skip
+U2PL_DATA = [
+    "DATASETS.TRAIN", f'("{TRAIN}_1-16_labeled",)',
+    "DATASETS.TRAIN_UNLABELED", f'("{TRAIN}_1-16_unlabeled",)',
+    "SOLVER.IMS_PER_BATCH", "4",
+    "SOLVER.IMS_PER_BATCH_UNLABELED", "4",
+    "MODEL.SEMISUP.U2PL.EMBED_DIM", "32",
+]  # fmt: skip
+UDA = QUARTER + [
+    "DATASETS.TEST", f'("{TARGET_VAL}",)',
+    "TEST.DIFFICULTY_BINS", BINS,
+    "INPUT.MIN_SIZE_TRAIN", "(128,)",
+    "INPUT.MIN_SIZE_TEST", "128",
+    "INPUT.CROP.SIZE", "(128, 128)",
+    "INPUT.UDA.CROP_HEIGHT_RANGE", "[96, 128]",
+    "INPUT.UDA.OUTPUT_SIZE", "[128, 128]",
+    "SOLVER.IMS_PER_BATCH", "8",
+]  # fmt: skip
+
+
+class Arm:
+    """One arm: ``tools/train_net.py --config-file config`` + ``opts`` for ``iters_factor`` times
+    the budget's iterations; ``kind`` "hiast" arms read a stage of one HIAST chain instead."""
+
+    def __init__(self, label, config, opts=(), iters_factor=1, kind="train", stage=None):
+        self.label, self.config, self.opts = label, config, list(opts)
+        self.iters_factor, self.kind, self.stage = iters_factor, kind, stage
+
+
+def methods():
+    """method -> (reference arm, {arm: Arm}, {arm: expected sign of arm - reference} controls)."""
+    dl = DATA + CROP128 + DLV3P
+    psp = DATA + CROP128 + QUARTER
+    semi = DATA + CROP128 + DLV3P + U2PL_DATA
+    baseline = Arm("baseline", DLV3P_CFG, dl)
+    return {
+        "hl_deeplabv3plus": (
+            "baseline",
+            {
+                "baseline": baseline,
+                "hl": Arm("HL", DLV3P_HL_CFG, dl),
+                "hl_light": Arm("HL light", DLV3P_HL_CFG, dl + ["MODEL.HARDNESS.BRANCH", "light"]),
+                "neg_hl_flipped": Arm(
+                    "neg. control: HL, lambda negated",
+                    DLV3P_HL_CFG,
+                    dl + ["MODEL.HARDNESS.LOSS_WEIGHT", "-0.01"],
+                ),
+                "pos_baseline_2x": Arm("pos. control: baseline, 2x iterations", DLV3P_CFG, dl, 2),
+            },
+            {"neg_hl_flipped": -1, "pos_baseline_2x": +1},
+        ),
+        "hl_pspnet": (
+            "baseline",
+            {"baseline": Arm("baseline", PSP_CFG, psp), "hl": Arm("HL", PSP_HL_CFG, psp)},
+            {},
+        ),
+        "cac_deeplabv3plus": (
+            "baseline",
+            {"baseline": baseline, "cac": Arm("CAC", DLV3P_CFG, dl + CAC)},
+            {},
+        ),
+        "u2pl": (
+            "sup_only",
+            {arm: Arm(label, U2PL_CFG, semi + opts) for arm, (label, opts) in SEMISUP_ARMS.items()},
+            {},
+        ),
+        "hiast": (
+            "source_only",
+            {
+                "source_only": Arm("source only", UDA_CFG, UDA, kind="hiast", stage="stage0"),
+                "hiast_round1": Arm("HIAST round 1", UDA_CFG, UDA, kind="hiast", stage="round1"),
+            },
+            {},
+        ),
+    }
+
+
+BUDGETS = {
+    # name -> iterations (1x arms), seeds, U2PL epochs / sup-only epochs, extra opts
+    "smoke": {"iters": 4, "seeds": [0], "opts": ["SOLVER.WARMUP_ITERS", "1"]},
+    "cpu": {"iters": 600, "seeds": [0, 1, 2], "opts": []},
+    "gpu": {"iters": 1500, "seeds": [0, 1, 2, 3, 4], "opts": ["MODEL.DEVICE", "cuda"]},
+}
+SEMI_EPOCHS, SEMI_SUP_ONLY_EPOCHS = 8, 2
+
+
+def arm_command(arm, seed, iters, out_dir, extra):
+    """The command line of one run (a list) and the metrics file it writes."""
+    iters = iters * arm.iters_factor
+    if arm.kind == "hiast":
+        chain = [
+            "--output-dir", out_dir,
+            "--source-config", f"{arm.config}/deeplabv2_R18_source_only_tiny.yaml",
+            "--round-config", f"{arm.config}/hiast_deeplabv2_R18_round_tiny.yaml",
+            "--seed", str(seed), "--stop-after", "round1",
+            "--round-opts", "DATASETS.TRAIN", f'("{TARGET_TRAIN}",)', "--",
+        ]  # fmt: skip
+        opts = ["DATASETS.TRAIN", f'("{TRAIN}",)', *arm.opts, "SEED", str(seed)]
+        opts += ["SOLVER.MAX_ITER", str(iters), "SOLVER.CHECKPOINT_PERIOD", str(iters), *extra]
+        cmd = [sys.executable, "tools/run_self_training.py", *chain, *opts]
+        sub = {"stage0": "stage0", "round1": "round1/train"}
+        return cmd, {
+            s: os.path.join(out_dir, d, "inference", TARGET_VAL, "sem_seg_metrics.json")
+            for s, d in sub.items()
+        }
+    opts = list(arm.opts)
+    if arm.config == U2PL_CFG:
+        sched = schedule(iters, SEMI_EPOCHS, SEMI_SUP_ONLY_EPOCHS)
+        opts += ["MODEL.SEMISUP.EPOCH_ITERS", str(sched["epoch_iters"])]
+        opts += ["MODEL.SEMISUP.SUP_ONLY_EPOCHS", str(SEMI_SUP_ONLY_EPOCHS)]
+    cmd = [
+        sys.executable, "tools/train_net.py", "--config-file", arm.config,
+        "SEED", str(seed), "SOLVER.MAX_ITER", str(iters),
+        "SOLVER.CHECKPOINT_PERIOD", str(10**9), "OUTPUT_DIR", out_dir, *opts, *extra,
+    ]  # fmt: skip
+    return cmd, {None: os.path.join(out_dir, "inference", VAL, "sem_seg_metrics.json")}
+
+
+def read_metrics(path):
+    """``sem_seg`` metrics of one evaluation, with the boundary-distance bins under
+    ``"difficulty"``."""
+    with open(path) as f:
+        res = json.load(f)
+    metrics = dict(res["sem_seg"])
+    metrics["difficulty"] = res.get("sem_seg_difficulty", {})
+    return metrics
+
+
+def run(cmd, metric_files, out_dir, keep):
+    """Run one command unless its metrics are there already; returns {stage: metrics}."""
+    record = out_dir + ".metrics.json"
+    if os.path.exists(record):
+        with open(record) as f:
+            return json.load(f)
+    start = time.perf_counter()
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    with open(out_dir + ".log", "w") as log:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {out_dir}.log")
+    out = {str(stage): read_metrics(path) for stage, path in metric_files.items()}
+    for m in out.values():
+        m["wall_s"] = time.perf_counter() - start
+    with open(record + ".tmp", "w") as f:
+        json.dump(out, f)
+    os.replace(record + ".tmp", record)
+    if not keep:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return out
+
+
+def t_interval(diffs):
+    """(mean, half-width of the two-sided 95 % t interval); half-width NaN for one value."""
+    from scipy.stats import t
+
+    n = len(diffs)
+    mean = statistics.mean(diffs)
+    if n < 2:
+        return mean, float("nan")
+    return mean, t.ppf(0.975, n - 1) * statistics.stdev(diffs) / math.sqrt(n)
+
+
+def group_values(metrics):
+    """mIoU, thin / small group means and the per-bin mIoU of one run."""
+    iou = _runs.class_iou(metrics)
+    out = {
+        "mIoU": statistics.mean(iou),
+        "thin_mIoU": statistics.mean(iou[i] for i in HARDSHAPES_THIN_CLASS_IDS),
+        "small_mIoU": statistics.mean(iou[i] for i in HARDSHAPES_SMALL_CLASS_IDS),
+    }
+    for key, value in metrics.get("difficulty", {}).items():
+        if key.startswith("mIoU"):
+            out[key] = value
+    return out
+
+
+def paired(runs, arm, reference):
+    """Paired differences arm - reference over the seeds both have, per group value."""
+    seeds = sorted(set(runs[arm]) & set(runs[reference]))
+    out = {"seeds": seeds}
+    if not seeds:
+        return out
+    keys = group_values(runs[arm][seeds[0]])
+    for key in keys:
+        diffs = [group_values(runs[arm][s])[key] - group_values(runs[reference][s])[key] for s in seeds]
+        mean, half = t_interval(diffs)
+        out[key] = {
+            "mean": mean,
+            "ci95": [mean - half, mean + half],
+            "per_seed": diffs,
+            "beyond_interval": bool(half == half and (mean - half > 0 or mean + half < 0)),
+        }
+    return out
+
+
+def method_table(name, reference, arms, summary, diffs):
+    """Markdown rows: one per arm (mean ± std of the groups; the paired difference vs the
+    reference with its 95 % interval for mIoU / thin / small)."""
+    rows = []
+    for arm, spec in arms.items():
+        if arm not in summary:
+            continue
+        s = summary[arm]
+        cells = [name, spec.label]
+        cells += [f"{s[g]:.2f} ± {s[g + '_std']:.2f}" for g in GROUPS]
+        if arm == reference:
+            cells += ["(reference)"] * len(GROUPS)
+        else:
+            for g in GROUPS:
+                d = diffs[arm].get(g)
+                if d is None:
+                    cells.append("n/a")
+                    continue
+                lo, hi = d["ci95"]
+                ci = "" if lo != lo else f" [{lo:+.2f}, {hi:+.2f}]"
+                cells.append(f"{d['mean']:+.2f}{ci}")
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+TABLE_HEAD = [
+    "| method | arm | mIoU | thin mIoU | small mIoU | Δ mIoU [95 % CI] | Δ thin | Δ small |",
+    "|---|---|---|---|---|---|---|---|",
+]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--budget", choices=sorted(BUDGETS), default="cpu")
+    parser.add_argument("--methods", nargs="+", default=None, help="default: all")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None)
+    parser.add_argument("--iters", type=int, default=None)
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time")
+    parser.add_argument("--out", default="output/bench/evidence")
+    parser.add_argument("--keep-runs", action="store_true")
+    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE overrides for every run")
+    args = parser.parse_args(argv)
+    budget = BUDGETS[args.budget]
+    seeds = args.seeds if args.seeds is not None else budget["seeds"]
+    iters = args.iters if args.iters is not None else budget["iters"]
+    extra = budget["opts"] + args.opts
+    all_methods = methods()
+    names = args.methods or list(all_methods)
+    unknown = sorted(set(names) - set(all_methods))
+    if unknown:
+        parser.error(f"unknown --methods {unknown}; choose from {sorted(all_methods)}")
+    out = os.path.abspath(args.out)
+    run_root = os.path.join(out, "runs")
+    os.makedirs(run_root, exist_ok=True)
+
+    # One job per distinct command (the baseline is shared by HL and CAC; a HIAST chain serves
+    # both of its arms); the longest first so that --jobs stay busy.
+    jobs = {}
+    for name in names:
+        _, arms, _ = all_methods[name]
+        for arm_name, arm in arms.items():
+            for seed in seeds:
+                tag = f"{arm.config}|{arm.opts}|{arm.iters_factor}|{arm.kind}|{seed}"
+                jobs.setdefault(tag, (arm, seed, f"{name}.{arm_name}.seed{seed}"))
+    commands = {}
+    for tag, (arm, seed, run_name) in jobs.items():
+        run_dir = os.path.join(run_root, run_name)
+        commands[tag] = (*arm_command(arm, seed, iters, run_dir, extra), run_dir)
+    order = sorted(commands, key=lambda t: -jobs[t][0].iters_factor * (3 if "U2PL" in t else 1))
+    start = time.perf_counter()
+    results, failed = {}, {}
+
+    def work(tag):
+        cmd, files, run_dir = commands[tag]
+        return tag, run(cmd, files, run_dir, args.keep_runs)
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {tag: pool.submit(work, tag) for tag in order}
+        for tag, fut in futures.items():
+            try:
+                results[tag] = fut.result()[1]
+                print(f"done {jobs[tag][2]} ({time.perf_counter() - start:.0f} s)", flush=True)
+            except Exception as e:  # report and go on: the other methods are still summarized
+                failed[jobs[tag][2]] = str(e)
+                print(f"FAILED {jobs[tag][2]}: {e}", flush=True)
+
+    device = "cuda" if "cuda" in extra else f"CPU ({platform.processor() or platform.machine()})"
+    report = {
+        "command": " ".join([os.path.relpath(sys.argv[0], REPO), *(argv or sys.argv[1:])]),
+        "budget": args.budget,
+        "seeds": seeds,
+        "iters": iters,
+        "jobs": args.jobs,
+        "device": device,
+        "omp_threads": os.environ.get("OMP_NUM_THREADS", "1"),
+        "wall_s": time.perf_counter() - start,
+        "failed": failed,
+        "methods": {},
+    }
+    lines = list(TABLE_HEAD)
+    for name in names:
+        reference, arms, controls = all_methods[name]
+        runs = {}
+        for arm_name, arm in arms.items():
+            for seed in seeds:
+                tag = f"{arm.config}|{arm.opts}|{arm.iters_factor}|{arm.kind}|{seed}"
+                if tag in results:
+                    runs.setdefault(arm_name, {})[seed] = results[tag][str(arm.stage)]
+        if reference not in runs:
+            continue
+        summary = summarize(runs)
+        diffs = {a: paired(runs, a, reference) for a in runs if a != reference}
+        checks = {
+            a: {
+                "expected": "worse" if sign < 0 else "better",
+                "separates": bool(
+                    a in diffs
+                    and diffs[a].get("mIoU", {}).get("beyond_interval")
+                    and sign * diffs[a]["mIoU"]["mean"] > 0
+                ),
+            }
+            for a, sign in controls.items()
+        }
+        commands_used = {
+            a: " ".join(os.path.relpath(c, REPO) if c == sys.executable else c for c in cmd)
+            for a, arm in arms.items()
+            for tag, (cmd, _, _) in commands.items()
+            if jobs[tag][0] is arm and jobs[tag][1] == seeds[0]
+        }
+        rows = method_table(name, reference, arms, summary, diffs)
+        lines += rows
+        method = {
+            "reference": reference,
+            "labels": {a: arm.label for a, arm in arms.items()},
+            "iters": {a: iters * arm.iters_factor for a, arm in arms.items()},
+            "commands_seed0": commands_used,
+            "runs": {a: {str(s): m for s, m in r.items()} for a, r in runs.items()},
+            "summary": summary,
+            "paired_differences": diffs,
+            "controls": checks,
+            "table": rows,
+        }
+        palette = ["tab:gray", "tab:red", "tab:orange", "tab:purple", "tab:green", "tab:blue"]
+        present = [a for a in arms if a in runs]
+        method["chart"] = _runs.chart(
+            summary,
+            os.path.join(out, f"{name}.png"),
+            variants=present,
+            colors=palette[: len(present)],
+            title=f"hardshapes evidence: {name} (mean ± std over {len(seeds)} seeds)",
+            pil_title=f"{name}: " + ", ".join(present),
+            labels=[arms[a].label for a in present],
+        )
+        report["methods"][name] = method
+        with open(os.path.join(out, f"{name}.json"), "w") as f:
+            json.dump({**{k: v for k, v in report.items() if k != "methods"}, **method}, f, indent=2)
+        for a, c in checks.items():
+            print(f"control {name}/{a}: expected {c['expected']}, separates: {c['separates']}")
+    table_text = "\n".join(lines)
+    print(table_text)
+    report["table"] = table_text
+    with open(os.path.join(out, "evidence.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    with open(os.path.join(out, "evidence.md"), "w") as f:
+        f.write(
+            f"`{report['command']}` on {device}, {len(seeds)} seed(s), {iters} iterations"
+            f" (x2 for the positive control), {report['wall_s'] / 60:.0f} min wall.\n\n"
+            + table_text
+            + "\n"
+        )
+    print(f"wrote {os.path.join(out, 'evidence.json')}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
