@@ -83,7 +83,14 @@ DLV3P = QUARTER + [
     "MODEL.SEM_SEG_HEAD.ASPP_CHANNELS", "64",
     "MODEL.SEM_SEG_HEAD.CONVS_DIM", "64",
 ]  # fmt: skip
-CROP128 = ["INPUT.CROP.SIZE", "(128, 128)", "INPUT.MIN_SIZE_TRAIN", "(128,)", "INPUT.MIN_SIZE_TEST", "128"]
+CROP128 = [
+    "INPUT.CROP.SIZE",
+    "(128, 128)",
+    "INPUT.MIN_SIZE_TRAIN",
+    "(128,)",
+    "INPUT.MIN_SIZE_TEST",
+    "128",
+]
 DLV3P_CFG = "configs/hardshapes/deeplabv3plus_R18_os8_bs8_600it.yaml"
 DLV3P_HL_CFG = "configs/hardshapes/deeplabv3plus_R18_os8_hl_bs8_600it.yaml"
 PSP_CFG = "configs/hardshapes/pspnet_R18_os8_bs8_600it.yaml"
@@ -280,7 +287,9 @@ def paired(runs, arm, reference):
         return out
     keys = group_values(runs[arm][seeds[0]])
     for key in keys:
-        diffs = [group_values(runs[arm][s])[key] - group_values(runs[reference][s])[key] for s in seeds]
+        diffs = [
+            group_values(runs[arm][s])[key] - group_values(runs[reference][s])[key] for s in seeds
+        ]
         mean, half = t_interval(diffs)
         out[key] = {
             "mean": mean,
@@ -446,7 +455,9 @@ def main(argv=None):
         )
         report["methods"][name] = method
         with open(os.path.join(out, f"{name}.json"), "w") as f:
-            json.dump({**{k: v for k, v in report.items() if k != "methods"}, **method}, f, indent=2)
+            json.dump(
+                {**{k: v for k, v in report.items() if k != "methods"}, **method}, f, indent=2
+            )
         for a, c in checks.items():
             print(f"control {name}/{a}: expected {c['expected']}, separates: {c['separates']}")
     table_text = "\n".join(lines)

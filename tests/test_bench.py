@@ -244,3 +244,72 @@ def test_mapper_cost_writes_its_table(tmp_path):
         19 * 64 * 128 * 2 / 2**20
     )
     assert rows["HardSeg, DPCE (OpenCV)"]["maps_mib"] == pytest.approx(64 * 128 * 2 / 2**20)
+
+
+def test_evidence_t_interval_and_paired_differences_by_hand():
+    sys.path.insert(0, str(REPO / "bench"))
+    import evidence
+
+    # diffs 1, 2, 3: mean 2, sample std 1, t_{0.975, 2} = 4.302653 -> half-width 4.302653 / sqrt 3
+    mean, half = evidence.t_interval([1.0, 2.0, 3.0])
+    assert mean == 2.0 and half == pytest.approx(4.302653 / 3**0.5, rel=1e-6)
+    assert evidence.t_interval([1.5])[1] != evidence.t_interval([1.5])[1]  # NaN for one seed
+
+    def metrics(iou):
+        return {f"IoU-{c}": v for c, v in zip(evidence._runs.HARDSHAPES_CLASSES, iou)}
+
+    ref = {0: metrics([90, 90, 80, 40, 40, 10, 70]), 1: metrics([90, 90, 80, 42, 40, 10, 70])}
+    arm = {0: metrics([90, 90, 80, 46, 40, 10, 70]), 1: metrics([90, 90, 80, 51, 40, 10, 70])}
+    d = evidence.paired({"ref": ref, "arm": arm}, "arm", "ref")
+    # pole +6 and +9: thin mean +2 and +3, mIoU +6/7 and +9/7
+    assert d["thin_mIoU"]["per_seed"] == pytest.approx([2.0, 3.0])
+    assert d["mIoU"]["mean"] == pytest.approx(7.5 / 7)
+    half = 12.706205 * (3 / 7 / 2**0.5) / 2**0.5  # t_{0.975,1} * std(6/7, 9/7) / sqrt 2
+    assert d["mIoU"]["ci95"] == pytest.approx([7.5 / 7 - half, 7.5 / 7 + half], rel=1e-5)
+    assert d["small_mIoU"]["mean"] == 0 and not d["small_mIoU"]["beyond_interval"]
+
+
+def test_evidence_suite_smoke_runs_every_arm_and_reuses_finished_runs(tmp_path):
+    """The small-budget mode of bench/evidence.py (one seed, 2 iterations): every method's arms
+    run from the commands the suite writes, and a rerun repeats nothing."""
+    out = tmp_path / "evidence"
+    args = ["--budget", "smoke", "--iters", "2", "--jobs", "2", "--keep-runs", "--out", str(out)]
+    _run_bench("evidence.py", *args, timeout=900)
+    res = json.loads((out / "evidence.json").read_text())
+    assert res["failed"] == {} and res["seeds"] == [0] and res["iters"] == 2
+    assert set(res["methods"]) == {
+        "hl_deeplabv3plus",
+        "hl_pspnet",
+        "cac_deeplabv3plus",
+        "u2pl",
+        "hiast",
+    }
+    arms = {m: set(r["runs"]) for m, r in res["methods"].items()}
+    assert arms["hl_deeplabv3plus"] == {
+        "baseline", "hl", "hl_light", "neg_hl_flipped", "pos_baseline_2x"
+    }  # fmt: skip
+    assert arms["u2pl"] == {"sup_only", "u2pl", "u2pl_hl"}
+    assert arms["hiast"] == {"source_only", "hiast_round1"}
+    hl = res["methods"]["hl_deeplabv3plus"]
+    assert set(hl["controls"]) == {"neg_hl_flipped", "pos_baseline_2x"}
+    assert hl["iters"]["pos_baseline_2x"] == 4 and hl["iters"]["hl"] == 2
+    assert "mIoU[0,2)" in hl["runs"]["hl"]["0"]["difficulty"]  # the boundary-distance bins
+    assert "hardshapes_evidence_sem_seg_train" in hl["commands_seed0"]["baseline"]
+    runs = out / "runs"
+
+    def last_losses(name):
+        lines = (runs / name / "metrics.json").read_text().strip().splitlines()
+        return [d for d in map(json.loads, lines) if "total_loss" in d][-1]
+
+    # each arm trained what it says: HL's term is -lambda * sum(w l) < 0, the flipped one > 0
+    assert last_losses("hl_deeplabv3plus.hl.seed0")["loss_hardness"] < 0
+    assert last_losses("hl_deeplabv3plus.neg_hl_flipped.seed0")["loss_hardness"] > 0
+    assert "loss_cac" in last_losses("cac_deeplabv3plus.cac.seed0")
+    assert "loss_hardness" not in last_losses("hl_deeplabv3plus.baseline.seed0")
+    assert (runs / "hiast.source_only.seed0" / "round1" / "train").is_dir()
+    assert (out / "hl_deeplabv3plus.png").stat().st_size > 0
+    assert "| hl_deeplabv3plus | HL |" in (out / "evidence.md").read_text()
+    # a rerun finds every run's metrics and repeats none
+    logs = {p: p.stat().st_mtime_ns for p in runs.glob("*.log")}
+    _run_bench("evidence.py", *args, timeout=300)
+    assert {p: p.stat().st_mtime_ns for p in runs.glob("*.log")} == logs

@@ -430,7 +430,9 @@ def render_hardshapes_sample(
 
     # --- cracks: jagged polylines on the ground, a darker copy of it ---------------------------
     gy, gx = np.nonzero(lbl == GROUND)
-    n_cracks = int(rng.choice(list(prof["crack_counts"]), p=[0.07, 0.38, 0.35, 0.2])) if len(gy) else 0
+    n_cracks = (
+        int(rng.choice(list(prof["crack_counts"]), p=[0.07, 0.38, 0.35, 0.2])) if len(gy) else 0
+    )
     for _ in range(n_cracks):
         j = int(rng.integers(len(gy)))
         p = np.array([gx[j], gy[j]], np.float32)
