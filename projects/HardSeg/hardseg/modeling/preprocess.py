@@ -11,7 +11,7 @@ import torch
 
 from detectron2.structures import ImageList
 
-__all__ = ["normalize_and_pad", "pad_maps", "batch_loss_inputs"]
+__all__ = ["normalize_and_pad", "pad_maps", "batch_loss_inputs", "batch_hardness_maps"]
 
 
 def normalize_and_pad(
@@ -55,3 +55,19 @@ def batch_loss_inputs(
         for n in names
         if all(n in x for x in batched_inputs)
     }
+
+
+def batch_hardness_maps(batched_inputs: List[dict], size: Tuple[int, int], device) -> torch.Tensor:
+    """The fixed hardness maps (``MODEL.HARDNESS.SOURCE "fixed"``, docs/methods/hl.md §8.6):
+    every input's ``hardness`` (H_i, W_i) from the mapper, as float32 (N, H, W) padded with 0 to
+    ``size``.
+
+    Raises:
+        ValueError: an input has no ``hardness`` map (``INPUT.HARDNESS_MAP_DIR`` unset).
+    """
+    if any("hardness" not in x for x in batched_inputs):
+        raise ValueError(
+            "MODEL.HARDNESS.SOURCE is 'fixed' but a training input has no 'hardness' map; set "
+            "INPUT.HARDNESS_MAP_DIR to the maps of tools/export_hardness_maps.py."
+        )
+    return pad_maps([x["hardness"].to(device, torch.float32) for x in batched_inputs], size, 0.0)

@@ -34,8 +34,11 @@ class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
     detectron2's PointRend ``ColorAugSSDTransform`` after the crop, before the flip (the official
     mapper's order).
 
+    With ``hardness_map_dir`` (``INPUT.HARDNESS_MAP_DIR``, ``MODEL.HARDNESS.SOURCE "fixed"``) the
+    parent reads and transforms the fixed hardness map; it is padded here with 0 like the label.
+
     Output: ``{"image": (3, H, W) uint8, "sem_seg": (H, W) int64, "instances": Instances, ...}``
-    (H, W padded). In inference it behaves as :class:`SemanticDatasetMapper` (no label).
+    (H, W padded; plus ``"hardness"`` (H, W) float16 with maps). In inference it behaves as :class:`SemanticDatasetMapper` (no label).
     Selected with ``INPUT.DATASET_MAPPER_NAME = "mask_former_semantic"``.
     """
 
@@ -87,6 +90,8 @@ class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
             if pad_h or pad_w:
                 image = F.pad(image, (0, pad_w, 0, pad_h), value=self.image_pad_value)
                 sem_seg = F.pad(sem_seg, (0, pad_w, 0, pad_h), value=self.ignore_value)
+                if "hardness" in dataset_dict:  # fixed hardness map: padding weighs 0
+                    dataset_dict["hardness"] = F.pad(dataset_dict["hardness"], (0, pad_w, 0, pad_h))
         dataset_dict.update(image=image, sem_seg=sem_seg)
         dataset_dict.update(self.mask_target_generator(sem_seg))
         return dataset_dict

@@ -11,6 +11,7 @@ import torch
 from detectron2.config import configurable
 from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
+from detectron2.projects.point_rend import ColorAugSSDTransform
 
 from ..image_io import read_image, read_label_array
 from ..targets import DistanceMapTargets
@@ -91,6 +92,20 @@ def check_label_map(label: np.ndarray, file_name: str, num_classes: int, ignore_
         )
 
 
+# Transforms that change pixel values, not geometry: a hardness map does not go through them.
+PHOTOMETRIC_TRANSFORMS = (ColorAugSSDTransform, T.ColorTransform, T.PILColorTransform)
+
+
+def apply_geometric_transforms(transforms: T.TransformList, array: np.ndarray) -> np.ndarray:
+    """``transforms.apply_image`` without the photometric transforms
+    (:data:`PHOTOMETRIC_TRANSFORMS`, e.g. the SSD colour augmentation of the Mask2Former recipes):
+    a float map (H, W) resized (bilinear), cropped, padded and flipped like its image."""
+    for t in transforms.transforms:
+        if not isinstance(t, PHOTOMETRIC_TRANSFORMS):
+            array = t.apply_image(array)
+    return array
+
+
 class SemanticDatasetMapper:
     """Maps one dataset dict ``{"file_name", "sem_seg_file_name", "height", "width", ...}`` to
     ``{"image": (3, H, W) uint8 tensor in image_format, "sem_seg": (H, W) int64 tensor, ...}``
@@ -100,7 +115,8 @@ class SemanticDatasetMapper:
     With ``hardness_map_dir`` (``INPUT.HARDNESS_MAP_DIR``, training only), the fixed hardness
     map ``<dir>/<image file stem>.npy`` (H, W) of each image (tools/export_hardness_maps.py) goes
     through the same geometric transforms as the image (bilinear resize, crop, flip) and comes
-    out as ``hardness`` (H', W') float16.
+    out as ``hardness`` (H', W') float16 (photometric transforms are skipped,
+    :func:`apply_geometric_transforms`).
 
     Extra training targets come from ``target_generator`` (training only), called once per sample
     on the *augmented* label (H, W) numpy array; its dict is added to the output. From a config
@@ -203,7 +219,7 @@ class SemanticDatasetMapper:
         transforms = self.augmentations(aug_input)
         image = aug_input.image
         if hardness is not None:
-            hardness = transforms.apply_image(hardness)
+            hardness = apply_geometric_transforms(transforms, hardness)
             dataset_dict["hardness"] = torch.as_tensor(
                 np.ascontiguousarray(hardness), dtype=torch.float16
             )

@@ -28,8 +28,9 @@ from ..mask_former import (
     semantic_inference,
     semantic_mask_targets,
 )
-from ..preprocess import normalize_and_pad
+from ..preprocess import batch_hardness_maps, normalize_and_pad
 from ..sync_bn import sync_bn_fallback
+from .hard_segmentor import fixed_hardness_eps_from_config
 
 __all__ = ["HardMaskFormer"]
 
@@ -52,6 +53,12 @@ class HardMaskFormer(nn.Module):
     HL (``hardness_branch`` not None, ``MODEL.HARDNESS.ENABLED``): the branch reads the detached
     ``mask_features`` and its logits weight the point mask losses; see
     :mod:`hardseg.modeling.mask_former.hardness_branch`. It is not run in inference.
+
+    Fixed maps (``fixed_hardness``, ``MODEL.HARDNESS.SOURCE "fixed"``, docs/methods/hl.md §8.6):
+    no HL branch; each training input's ``hardness`` (H_i, W_i) map from the mapper
+    (``INPUT.HARDNESS_MAP_DIR``), padded with 0 to the batch size, takes the HL logits' place in
+    the criterion: read at the same points, ``w = (m + eps) / sum(m + eps)``, no
+    ``loss_hardness``.
     """
 
     @configurable
@@ -68,8 +75,18 @@ class HardMaskFormer(nn.Module):
         cac_branch: Optional[nn.Module] = None,
         sem_seg_postprocess_before_inference: bool = False,
         device: str = "cpu",
+        fixed_hardness: bool = False,
     ):
+        """``fixed_hardness``: weight the mask losses by the inputs' fixed ``hardness`` maps
+        (``MODEL.HARDNESS.SOURCE "fixed"``); excludes ``hardness_branch``. Other arguments: the
+        class docstring and :meth:`from_config`."""
         super().__init__()
+        if fixed_hardness and hardness_branch is not None:
+            raise ValueError(
+                "MODEL.HARDNESS.SOURCE 'fixed' weights the mask losses by exported maps; it "
+                "replaces the online HL branch, so set MODEL.HARDNESS.ENABLED False."
+            )
+        self.fixed_hardness = fixed_hardness
         self.backbone = backbone
         self.sem_seg_head = sem_seg_head
         self.criterion = criterion
@@ -109,6 +126,12 @@ class HardMaskFormer(nn.Module):
             hardness_eps=hl.EPS,
             hardness_loss_weight=hl.LOSS_WEIGHT,
         )
+        fixed_hardness = fixed_hardness_eps_from_config(cfg) is not None
+        if fixed_hardness and hl.ENABLED:
+            raise ValueError(
+                "MODEL.HARDNESS.SOURCE 'fixed' weights the mask losses by exported maps; it "
+                "replaces the online HL branch, so set MODEL.HARDNESS.ENABLED False."
+            )
         hardness_branch = None
         if hl.ENABLED:
             head = cfg.MODEL.SEM_SEG_HEAD
@@ -150,6 +173,7 @@ class HardMaskFormer(nn.Module):
                 mf.TEST.SEM_SEG_POSTPROCESSING_BEFORE_INFERENCE
             ),
             "device": cfg.MODEL.DEVICE,
+            "fixed_hardness": fixed_hardness,
         }
 
     @property
@@ -167,10 +191,13 @@ class HardMaskFormer(nn.Module):
         outputs, mask_features = self.sem_seg_head(features)
         if self.training:
             targets = self.prepare_targets(batched_inputs, images.tensor.shape[-2:])
-            hardness_logits = None
+            hl = {}
             if self.hardness_branch is not None:
-                hardness_logits = self.hardness_branch(mask_features)
-            losses = self.criterion(outputs, targets, hardness_logits)
+                hl["hardness_logits"] = self.hardness_branch(mask_features)
+            if self.fixed_hardness:
+                maps = batch_hardness_maps(batched_inputs, images.tensor.shape[-2:], self.device)
+                hl["hardness_maps"] = maps[:, None]
+            losses = self.criterion(outputs, targets, **hl)
             if self.cac_branch is not None:
                 losses.update(self.cac_branch(mask_features, outputs, targets))
             return losses

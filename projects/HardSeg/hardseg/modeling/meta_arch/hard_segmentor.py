@@ -11,7 +11,8 @@ from detectron2.modeling.postprocessing import sem_seg_postprocess
 
 from ..heads.fcn_head import build_aux_head
 from ..inference import InferenceConfig, multi_scale_inference, pad_to_divisible
-from ..preprocess import batch_loss_inputs, normalize_and_pad, pad_maps
+from ..losses import fixed_hardness_weights
+from ..preprocess import batch_hardness_maps, batch_loss_inputs, normalize_and_pad, pad_maps
 from ..sync_bn import sync_bn_fallback
 
 
@@ -144,14 +145,8 @@ class HardSegmentor(SemanticSegmentor):
     def fixed_hardness_weights(self, batched_inputs, size) -> torch.Tensor:
         """(N, H, W) float32 weights ``(m + eps) / sum(m + eps)`` from the inputs' ``hardness``
         maps (padded with 0 to ``size``)."""
-        if any("hardness" not in x for x in batched_inputs):
-            raise ValueError(
-                "MODEL.HARDNESS.SOURCE is 'fixed' but a training input has no 'hardness' map; set "
-                "INPUT.HARDNESS_MAP_DIR to the maps of tools/export_hardness_maps.py."
-            )
-        maps = [x["hardness"].to(self.device, torch.float32) for x in batched_inputs]
-        h = pad_maps(maps, size, 0.0) + self.fixed_hardness_eps
-        return h / h.sum()
+        maps = batch_hardness_maps(batched_inputs, size, self.device)
+        return fixed_hardness_weights(maps, self.fixed_hardness_eps)
 
     def logits_fn(self, images):
         """Normalised images (N, 3, h, w), h and w multiples of ``size_divisibility`` -> logits
