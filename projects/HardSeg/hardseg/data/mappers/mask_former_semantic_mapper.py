@@ -38,7 +38,8 @@ class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
     parent reads and transforms the fixed hardness map; it is padded here with 0 like the label.
 
     Output: ``{"image": (3, H, W) uint8, "sem_seg": (H, W) int64, "instances": Instances, ...}``
-    (H, W padded; plus ``"hardness"`` (H, W) float16 with maps). In inference it behaves as :class:`SemanticDatasetMapper` (no label).
+    (H, W padded; plus ``"hardness"`` (H, W) float16 with maps). In inference it behaves as
+    :class:`SemanticDatasetMapper` (no label).
     Selected with ``INPUT.DATASET_MAPPER_NAME = "mask_former_semantic"``.
     """
 

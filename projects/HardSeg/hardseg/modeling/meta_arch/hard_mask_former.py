@@ -126,12 +126,6 @@ class HardMaskFormer(nn.Module):
             hardness_eps=hl.EPS,
             hardness_loss_weight=hl.LOSS_WEIGHT,
         )
-        fixed_hardness = fixed_hardness_eps_from_config(cfg) is not None
-        if fixed_hardness and hl.ENABLED:
-            raise ValueError(
-                "MODEL.HARDNESS.SOURCE 'fixed' weights the mask losses by exported maps; it "
-                "replaces the online HL branch, so set MODEL.HARDNESS.ENABLED False."
-            )
         hardness_branch = None
         if hl.ENABLED:
             head = cfg.MODEL.SEM_SEG_HEAD
@@ -173,7 +167,8 @@ class HardMaskFormer(nn.Module):
                 mf.TEST.SEM_SEG_POSTPROCESSING_BEFORE_INFERENCE
             ),
             "device": cfg.MODEL.DEVICE,
-            "fixed_hardness": fixed_hardness,
+            # checks SOURCE and INPUT.HARDNESS_MAP_DIR; ENABLED with "fixed" fails in __init__
+            "fixed_hardness": fixed_hardness_eps_from_config(cfg) is not None,
         }
 
     @property
