@@ -12,7 +12,6 @@ from typing import Callable, Dict, Sequence
 import torch
 from torch import nn
 
-from detectron2.layers import ShapeSpec
 from detectron2.modeling import Backbone
 
 __all__ = ["STAGE_NAMES", "PyramidEncoder", "init_weights"]
@@ -38,7 +37,8 @@ def init_weights(m: nn.Module) -> None:
 
 class PyramidEncoder(Backbone):
     """``forward(images (N, C_in, H, W))`` -> ``{"res2": (N, C_0, H/4, W/4), ..., "res5": (N, C_3,
-    H/32, W/32)}`` restricted to ``out_features`` (sizes rounded up).
+    H/32, W/32)}`` restricted to ``out_features`` (sizes rounded up); ``output_shape`` is
+    detectron2's default over ``_out_feature_channels`` / ``_out_feature_strides``.
 
     Args:
         node: the config node named in errors (``"MIT"`` for ``MODEL.MIT.*``).
@@ -95,11 +95,3 @@ class PyramidEncoder(Backbone):
             if name in self._out_features:
                 out[name] = x
         return out
-
-    def output_shape(self) -> Dict[str, ShapeSpec]:
-        return {
-            n: ShapeSpec(
-                channels=self._out_feature_channels[n], stride=self._out_feature_strides[n]
-            )
-            for n in self._out_features
-        }
