@@ -20,6 +20,7 @@ from detectron2.modeling import (
 from detectron2.modeling.postprocessing import sem_seg_postprocess
 from detectron2.structures import ImageList
 
+from ..heads.cac_options import CACOptions
 from ..mask_former import (
     HungarianMatcher,
     MaskCACBranch,
@@ -132,27 +133,15 @@ class HardMaskFormer(nn.Module):
             hardness_branch = MaskHardnessBranch(
                 head.MASK_DIM, head.CONVS_DIM, head.NORM, init_std=hl.PREDICTOR_INIT_STD
             )
-        c = cfg.MODEL.CAC
         cac_branch = None
-        if c.ENABLED:  # docs/methods/cac.md §8
+        if cfg.MODEL.CAC.ENABLED:  # docs/methods/cac.md §8
             head = cfg.MODEL.SEM_SEG_HEAD
             cac_branch = MaskCACBranch(
                 head.MASK_DIM,
                 head.NUM_CLASSES,
                 ignore_value=head.IGNORE_VALUE,
-                proj_channels=c.PROJ_CHANNELS,
-                weight_kernel_size=c.WEIGHT_KERNEL_SIZE,
                 norm=head.NORM,
-                loss_weight=c.LOSS_WEIGHT,
-                weight_loss_weight=c.WEIGHT_LOSS_WEIGHT,
-                warmup_iters=c.WARMUP_ITERS,
-                max_sample=c.MAX_SAMPLE,
-                threshold=c.THRESHOLD,
-                temperature=c.TEMPERATURE,
-                base_temperature=c.BASE_TEMPERATURE,
-                hard_sort=c.HARD_SORT,
-                easy_sort=c.EASY_SORT,
-                class_mean=c.CLASS_MEAN,
+                options=CACOptions.from_config(cfg),
             )
         return {
             "backbone": backbone,
