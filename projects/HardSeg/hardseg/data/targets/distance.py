@@ -107,7 +107,8 @@ def dist_penalty_map(label: np.ndarray, ignore_value: int = 255, exact: bool = F
     if dmax == 0:
         out = np.ones(lab.shape, np.float32)
     else:
-        out = cv2.addWeighted(d, -1.0 / dmax, d, 0.0, 1.0)  # 1 - d / dmax, float32
+        out = np.subtract(np.float32(dmax), d, out=d)
+        out /= np.float32(dmax)  # (dmax - d) / dmax: exactly 1 at d = 0 and 0 at d = dmax
     out[lab == ignore_value] = 0
     return out
 
