@@ -113,21 +113,22 @@ def dist_penalty_map(label: np.ndarray, ignore_value: int = 255, exact: bool = F
     return out
 
 
+def _present_classes(lab: np.ndarray, num_classes: int) -> List[int]:
+    """The classes of ``[0, num_classes)`` in the label map ``lab``, increasing."""
+    if lab.dtype == np.uint8:
+        return np.flatnonzero(np.bincount(lab.ravel(), minlength=256)[:num_classes]).tolist()
+    values = np.unique(lab)
+    return [int(v) for v in values if 0 <= v < num_classes]
+
+
 def _class_signed_distances(
     label: np.ndarray, num_classes: int
 ) -> Iterator[Tuple[int, np.ndarray]]:
     """``(c, phi_c)`` for every class ``c`` in ``[0, num_classes)`` present in ``label`` and not
-    filling it, ``phi_c`` (H, W) float32 as in :func:`signed_distance_maps`. ``phi_c`` is one
-    buffer reused from class to class: copy it before the next one."""
+    filling it, increasing, ``phi_c`` (H, W) float32 as in :func:`signed_distance_maps` (a new
+    array each time, which the caller may overwrite)."""
     lab = _cv_label(label)
-    if lab.dtype == np.uint8:
-        counts = np.bincount(lab.ravel(), minlength=256)[:num_classes]
-        present = np.flatnonzero(counts)
-    else:
-        values = np.unique(lab)
-        present = values[(values >= 0) & (values < num_classes)].astype(np.int64)
-    for c in present:
-        c = int(c)
+    for c in _present_classes(lab, num_classes):
         outside = cv2.compare(lab, c, cv2.CMP_NE)  # 255 off G, 0 on G
         if cv2.countNonZero(outside) == 0:  # G fills the map
             continue
@@ -195,21 +196,22 @@ def packed_signed_distances(label: np.ndarray, num_classes: int) -> ClassMaps:
     """:func:`signed_distance_maps` of the present classes as :class:`ClassMaps`, int16 in steps
     of ``SIGNED_DIST_STEP`` px (rounded: within 1/16 px of the exact values) when the map's
     diagonal is under 4095 px, else float32. K x H x W x 2 bytes when every class is present."""
-    shape = np.shape(label)
+    shape = tuple(np.shape(label))
     as_int = float(np.hypot(*shape)) < _INT16_MAX_DIST
-    classes, maps = [], []
+    present = _present_classes(_cv_label(label), num_classes)
+    out = np.empty((len(present),) + shape, np.int16 if as_int else np.float32)
+    classes = []
     for c, phi in _class_signed_distances(label, num_classes):
+        if as_int:  # phi / step, rounded
+            np.multiply(phi, 1.0 / SIGNED_DIST_STEP, out=phi)
+            np.rint(phi, out=phi)
+        np.copyto(out[len(classes)], phi, casting="unsafe")
         classes.append(c)
-        if as_int:
-            q = np.empty(shape, np.int16)
-            np.copyto(q, np.rint(phi * (1.0 / SIGNED_DIST_STEP), out=phi), casting="unsafe")
-            maps.append(q)
-        else:
-            maps.append(phi.copy())
-    dtype = np.int16 if as_int else np.float32
-    stacked = np.stack(maps) if maps else np.zeros((0,) + tuple(shape), dtype)
+    # (a class filling the map has no map: then it is the only class and ``classes`` is empty)
     return ClassMaps(
-        torch.as_tensor(classes, dtype=torch.int64), torch.from_numpy(stacked), num_classes
+        torch.as_tensor(classes, dtype=torch.int64),
+        torch.from_numpy(out[: len(classes)]),
+        num_classes,
     )
 
 
