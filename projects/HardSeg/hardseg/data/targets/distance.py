@@ -12,7 +12,7 @@ which losses need which maps here (:func:`register_loss_targets`), so the mapper
 maps the configured losses use without importing the models.
 """
 
-from typing import Dict, Iterable, Iterator, List, NamedTuple, Sequence, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -113,36 +113,45 @@ def dist_penalty_map(label: np.ndarray, ignore_value: int = 255, exact: bool = F
     return out
 
 
-def _present_classes(lab: np.ndarray, num_classes: int) -> List[int]:
-    """The classes of ``[0, num_classes)`` in the label map ``lab``, increasing."""
-    if lab.dtype == np.uint8:
-        return np.flatnonzero(np.bincount(lab.ravel(), minlength=256)[:num_classes]).tolist()
-    values = np.unique(lab)
-    return [int(v) for v in values if 0 <= v < num_classes]
+def _signed_distance_stack(
+    label: np.ndarray, num_classes: int, dtype=np.float32, scale: float = 1.0
+) -> Tuple[List[int], np.ndarray]:
+    """The classes ``[c_1, ...]`` of ``[0, num_classes)`` present in ``label`` (none when one
+    value fills the map) and their maps ``scale * phi_c`` (P, H, W) of :func:`signed_distance_maps`
+    in ``dtype`` (rounded for an integer dtype).
 
-
-def _class_signed_distances(
-    label: np.ndarray, num_classes: int
-) -> Iterator[Tuple[int, np.ndarray]]:
-    """``(c, phi_c)`` for every class ``c`` in ``[0, num_classes)`` present in ``label`` and not
-    filling it, increasing, ``phi_c`` (H, W) float32 as in :func:`signed_distance_maps` (a new
-    array each time, which the caller may overwrite)."""
+    One exact transform per label value v present (every class, the ignore label, ...):
+    ``dist_v`` = the distance to ``[y = v]``. Outside ``G_c``, ``phi_c = dist_c``; inside,
+    ``phi_c = 1 - edt(G_c) = 1 - min_{v != c} dist_v``, the distance to the nearest pixel of
+    another value, so the inside needs no transform of its own.
+    """
     lab = _cv_label(label)
-    for c in _present_classes(lab, num_classes):
-        outside = cv2.compare(lab, c, cv2.CMP_NE)  # 255 off G, 0 on G
-        if cv2.countNonZero(outside) == 0:  # G fills the map
-            continue
-        # outside G: the distance to G (a transform of the whole map; 0 on G)
-        phi = edt(outside)
-        # inside G: 1 - the distance to the outside, computed on G's bounding box grown by one
-        # pixel (clipped to the map): every pixel of that ring is outside G, and for a pixel of G
-        # a ring pixel on its row or column is nearer than any outside pixel beyond the ring.
-        x, y, w, h = cv2.boundingRect(255 - outside)
-        y0, y1 = max(y - 1, 0), min(y + h + 1, lab.shape[0])
-        x0, x1 = max(x - 1, 0), min(x + w + 1, lab.shape[1])
-        box = outside[y0:y1, x0:x1] == 0
-        np.copyto(phi[y0:y1, x0:x1], 1.0 - edt(box), where=box)
-        yield c, phi
+    if lab.dtype == np.uint8:
+        values = np.flatnonzero(np.bincount(lab.ravel(), minlength=256)).tolist()
+    else:
+        values = [v.item() for v in np.unique(lab)]
+    classes = [int(v) for v in values if 0 <= v < num_classes]
+    out = np.zeros((len(classes),) + lab.shape, dtype)
+    if len(values) < 2:  # one value fills the map: every phi is 0
+        return [], out[:0]
+    rounded = np.issubdtype(dtype, np.integer)
+    row = {c: i for i, c in enumerate(classes)}
+    nearest = np.full(lab.shape, np.inf, np.float32)  # scale x distance to another value
+    for v in values:
+        dist = edt(cv2.compare(lab, v, cv2.CMP_NE))  # 0 exactly on [y = v]
+        if scale != 1:
+            np.multiply(dist, np.float32(scale), out=dist)
+        np.minimum(nearest, dist, out=nearest, where=dist > 0)
+        if v in row:
+            if rounded:
+                np.rint(dist, out=dist)
+            np.copyto(out[row[v]], dist, casting="unsafe")
+    inside = np.subtract(np.float32(scale), nearest, out=nearest)  # scale (1 - edt(G))
+    if rounded:
+        np.rint(inside, out=inside)
+    for c, i in row.items():
+        np.copyto(out[i], inside, casting="unsafe", where=lab == c)
+    return classes, out
 
 
 def signed_distance_maps(label: np.ndarray, num_classes: int) -> np.ndarray:
@@ -153,9 +162,9 @@ def signed_distance_maps(label: np.ndarray, num_classes: int) -> np.ndarray:
     ``phi_c = 0`` when class c is absent or fills the whole map. Exact Euclidean distances (within
     1e-4 px of SciPy's float64 transform on maps up to a few hundred pixels).
     """
-    out = np.zeros((num_classes,) + np.shape(label), dtype=np.float32)
-    for c, phi in _class_signed_distances(label, num_classes):
-        out[c] = phi
+    classes, maps = _signed_distance_stack(label, num_classes)
+    out = np.zeros((num_classes,) + maps.shape[1:], dtype=np.float32)
+    out[classes] = maps
     return out
 
 
@@ -196,22 +205,13 @@ def packed_signed_distances(label: np.ndarray, num_classes: int) -> ClassMaps:
     """:func:`signed_distance_maps` of the present classes as :class:`ClassMaps`, int16 in steps
     of ``SIGNED_DIST_STEP`` px (rounded: within 1/16 px of the exact values) when the map's
     diagonal is under 4095 px, else float32. K x H x W x 2 bytes when every class is present."""
-    shape = tuple(np.shape(label))
-    as_int = float(np.hypot(*shape)) < _INT16_MAX_DIST
-    present = _present_classes(_cv_label(label), num_classes)
-    out = np.empty((len(present),) + shape, np.int16 if as_int else np.float32)
-    classes = []
-    for c, phi in _class_signed_distances(label, num_classes):
-        if as_int:  # phi / step, rounded
-            np.multiply(phi, 1.0 / SIGNED_DIST_STEP, out=phi)
-            np.rint(phi, out=phi)
-        np.copyto(out[len(classes)], phi, casting="unsafe")
-        classes.append(c)
-    # (a class filling the map has no map: then it is the only class and ``classes`` is empty)
+    as_int = float(np.hypot(*np.shape(label))) < _INT16_MAX_DIST
+    if as_int:
+        classes, maps = _signed_distance_stack(label, num_classes, np.int16, 1 / SIGNED_DIST_STEP)
+    else:
+        classes, maps = _signed_distance_stack(label, num_classes)
     return ClassMaps(
-        torch.as_tensor(classes, dtype=torch.int64),
-        torch.from_numpy(out[: len(classes)]),
-        num_classes,
+        torch.as_tensor(classes, dtype=torch.int64), torch.from_numpy(maps), num_classes
     )
 
 
