@@ -13,6 +13,8 @@ Runs are interleaved (repeat r times every variant in turn), one thread. The tab
 median seconds per sample of the whole mapper and its ratio to detectron2's mapper, the median
 seconds of the distance maps alone (the target generator on the decoded label, timed in the same
 rounds) and the speed-up of the maps over the SciPy path, and the distance-map bytes per sample.
+The boundary maps are stored for the present classes only: a last line gives their size on the
+four corner crops ``--crop`` (a training crop has fewer classes than the whole map).
 """
 
 import argparse
@@ -75,6 +77,25 @@ def map_bytes(out) -> int:
     return total
 
 
+def crop_storage(label, crop):
+    """Boundary-map bytes of the four corner crops ``crop`` (h, w) of ``label``, as a training crop
+    would give them: the present classes and the mean MiB, now and before (every class)."""
+    h, w = min(crop[0], label.shape[0]), min(crop[1], label.shape[1])
+    gen = DistanceMapTargets(("signed_dist",), K)
+    present, mib = [], []
+    for y in (0, label.shape[0] - h):
+        for x in (0, label.shape[1] - w):
+            out = gen(np.ascontiguousarray(label[y : y + h, x : x + w]))
+            present.append(len(out["signed_dist"].classes))
+            mib.append(map_bytes(out) / 2**20)
+    return {
+        "size": [h, w],
+        "present_classes": present,
+        "maps_mib": float(np.mean(mib)),
+        "maps_mib_before": K * h * w * 2 / 2**20,
+    }
+
+
 def make_sample(folder, h, w, seed=0):
     label = blocky_label(h, w, K, seed=seed)
     rng = np.random.default_rng(seed + 1)
@@ -93,6 +114,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=int, nargs=2, default=(1024, 2048))
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--crop", type=int, nargs=2, default=(512, 1024))
     ap.add_argument("--json", default="")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -150,6 +172,12 @@ def main(argv=None):
     )
     headers = ["mapper", "s/sample", "x detectron2", "maps s", "maps speed-up", "maps MiB"]
     print(tabulate(rows, headers, floatfmt=".3f", missingval="-"))
+    crops = crop_storage(label, args.crop)
+    print(
+        f"boundary maps of the four {args.crop[0]}x{args.crop[1]} corner crops: "
+        f"{crops['present_classes']} classes present, {crops['maps_mib']:.2f} MiB each on average "
+        f"(before: {crops['maps_mib_before']:.2f} MiB)"
+    )
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
@@ -158,6 +186,7 @@ def main(argv=None):
                     "size": list(args.size),
                     "num_classes": K,
                     "present_classes": present,
+                    "crops": crops,
                     "repeats": args.repeats,
                     "threads": 1,
                     "rows": {
