@@ -134,23 +134,20 @@ def _signed_distance_stack(
     out = np.zeros((len(classes),) + lab.shape, dtype)
     if len(values) < 2:  # one value fills the map: every phi is 0
         return [], out[:0]
-    rounded = np.issubdtype(dtype, np.integer)
+    cv_dtype = cv2.CV_16S if dtype == np.int16 else cv2.CV_32F
     row = {c: i for i, c in enumerate(classes)}
-    nearest = np.full(lab.shape, np.inf, np.float32)  # scale x distance to another value
+    nearest = np.full(lab.shape, np.inf, np.float32)  # distance to the nearest other value
     for v in values:
         dist = edt(cv2.compare(lab, v, cv2.CMP_NE))  # 0 exactly on [y = v]
-        if scale != 1:
-            np.multiply(dist, np.float32(scale), out=dist)
-        np.minimum(nearest, dist, out=nearest, where=dist > 0)
-        if v in row:
-            if rounded:
-                np.rint(dist, out=dist)
-            np.copyto(out[row[v]], dist, casting="unsafe")
-    inside = np.subtract(np.float32(scale), nearest, out=nearest)  # scale (1 - edt(G))
-    if rounded:
-        np.rint(inside, out=inside)
+        if v in row:  # scale * dist (rounded to int16); the inside is overwritten below
+            cv2.multiply(dist, scale, dst=out[row[v]], dtype=cv_dtype)
+        # on [y = v] the nearest value is another one: leave ``nearest`` as it is there
+        dist[dist == 0] = np.inf
+        cv2.min(nearest, dist, dst=nearest)
+    # inside G_c: scale * (1 - edt(G_c)), rounded to int16 for int16 maps
+    inside = cv2.addWeighted(nearest, -scale, nearest, 0.0, scale, dtype=cv_dtype)
     for c, i in row.items():
-        np.copyto(out[i], inside, casting="unsafe", where=lab == c)
+        cv2.copyTo(inside, cv2.compare(lab, c, cv2.CMP_EQ), dst=out[i])
     return classes, out
 
 
