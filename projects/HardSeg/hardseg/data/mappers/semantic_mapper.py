@@ -121,8 +121,9 @@ class SemanticDatasetMapper:
     Extra training targets come from ``target_generator`` (training only), called once per sample
     on the *augmented* label (H, W) numpy array; its dict is added to the output. From a config
     it is the :class:`hardseg.data.targets.DistanceMapTargets` of the distance maps the
-    configured losses need (``dist_penalty`` (H, W), ``signed_dist`` (K, H, W), float16), or
-    None when they need none.
+    configured losses need, stored compactly (``dist_penalty`` (H, W) uint8, ``signed_dist`` a
+    :class:`hardseg.data.targets.ClassMaps` of the present classes; the meta-architectures expand
+    them with :func:`hardseg.data.targets.decode_loss_map`), or None when they need none.
     """
 
     # Labels go through the augmentations as float64 (detectron2's ResizeTransform then resizes
@@ -138,7 +139,7 @@ class SemanticDatasetMapper:
         image_format: str,
         num_classes: int,
         ignore_value: int = 255,
-        target_generator: Optional[Callable[[np.ndarray], Dict[str, torch.Tensor]]] = None,
+        target_generator: Optional[Callable[[np.ndarray], Dict[str, object]]] = None,
         hardness_map_dir: Optional[str] = None,
     ):
         self.is_train = is_train
