@@ -184,3 +184,28 @@ def test_edt_known_values():
     assert edt(m)[0, 0] == 0
     # the chamfer transform is within 2 % of these
     np.testing.assert_allclose(edt(m, exact=False)[4, 6], np.hypot(4, 6), rtol=0.02)
+
+
+def test_config_key_selects_the_exact_dpce_map():
+    """INPUT.DIST_PENALTY_EXACT reaches the mapper's target generator: True stores the exact map
+    (within EXACT_TOL + the uint8 step of SciPy's), False the chamfer one."""
+    from detectron2.config import get_cfg
+
+    from hardseg.config import add_hardseg_config
+
+    lab = LABELS["discs1"]
+    ref = scipy_dist_penalty_map(lab)
+    cfg = get_cfg()
+    add_hardseg_config(cfg)
+    cfg.MODEL.SEM_SEG_HEAD.LOSS_TYPE = "dist_penalty_cross_entropy"
+    cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES = K
+    stored = {}
+    for exact in (False, True):
+        cfg.INPUT.DIST_PENALTY_EXACT = exact
+        gen = DistanceMapTargets.from_config(cfg)
+        assert gen.keys == ("dist_penalty",) and gen.exact_dist_penalty is exact
+        stored[exact] = gen(lab)["dist_penalty"].numpy().astype(np.float64) / 255.0
+    np.testing.assert_allclose(stored[True], ref, atol=EXACT_TOL + 1 / 510 + 1e-6)
+    # the chamfer map is a different (approximate) map on this label, within its tolerance
+    assert np.abs(stored[False] - ref).max() > 1 / 255
+    np.testing.assert_allclose(stored[False], ref, atol=0.04 + 1 / 510)

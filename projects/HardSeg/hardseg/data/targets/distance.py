@@ -234,31 +234,40 @@ class DistanceMapTargets:
     :func:`decode_loss_map` gives them back as float32 (H, W) and (K, H, W).
     """
 
-    def __init__(self, keys: Sequence[str], num_classes: int, ignore_value: int = 255):
+    def __init__(
+        self,
+        keys: Sequence[str],
+        num_classes: int,
+        ignore_value: int = 255,
+        exact_dist_penalty: bool = False,
+    ):
         unknown = [k for k in keys if k not in DISTANCE_MAP_KEYS]
         if unknown:
             raise ValueError(f"unknown distance maps {unknown}; expected {DISTANCE_MAP_KEYS}.")
         self.keys = tuple(keys)
         self.num_classes = num_classes
         self.ignore_value = ignore_value
+        self.exact_dist_penalty = bool(exact_dist_penalty)
 
     @classmethod
     def from_config(cls, cfg) -> "DistanceMapTargets":
-        """The maps the losses of ``MODEL.SEM_SEG_HEAD.LOSSES`` (or ``LOSS_TYPE``) need."""
+        """The maps the losses of ``MODEL.SEM_SEG_HEAD.LOSSES`` (or ``LOSS_TYPE``) need; the DPCE
+        map's transform from ``INPUT.DIST_PENALTY_EXACT``."""
         return cls(
             targets_for_losses(loss_names_from_config(cfg)),
             cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
             cfg.MODEL.SEM_SEG_HEAD.IGNORE_VALUE,
+            exact_dist_penalty=cfg.INPUT.DIST_PENALTY_EXACT,
         )
 
     def __call__(self, sem_seg: np.ndarray) -> Dict[str, object]:
         out = {}
         if "dist_penalty" in self.keys:
-            d = dist_penalty_map(sem_seg, self.ignore_value)
+            d = dist_penalty_map(sem_seg, self.ignore_value, exact=self.exact_dist_penalty)
             out["dist_penalty"] = torch.from_numpy(cv2.convertScaleAbs(d, alpha=255.0))
         if "signed_dist" in self.keys:
             out["signed_dist"] = packed_signed_distances(sem_seg, self.num_classes)
         return out
 
     def __repr__(self):
-        return f"DistanceMapTargets(keys={self.keys})"
+        return f"DistanceMapTargets(keys={self.keys}, exact_dist_penalty={self.exact_dist_penalty})"
