@@ -1,5 +1,6 @@
 # Twin of configs/coco_stuff/semantic-segmentation/fcn_hr48_480_bs16_60k_cocostuff.yaml.
 from ..common.data.coco_stuff import dataloader
+from ..common.data.mmseg_pipeline import use_mmseg_crop_and_photometric
 from ..common.models.hrnet import fcn_head, mmseg_ohem_ce, model
 from ..common.optim import SGD as optimizer
 from ..common.schedule import poly_lr_multiplier as lr_multiplier
@@ -26,3 +27,5 @@ train.update(
 )
 train.checkpointer.period = 6000
 lr_multiplier.warmup_length = 0.0
+# the official dataset config's RandomCrop(cat_max_ratio=0.75) and PhotoMetricDistortion
+use_mmseg_crop_and_photometric(dataloader, cat_max_ratio=0.75)

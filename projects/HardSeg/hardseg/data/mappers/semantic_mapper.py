@@ -11,6 +11,7 @@ import torch
 from detectron2.config import configurable
 from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
+from detectron2.projects.point_rend import ColorAugSSDTransform
 
 from ..image_io import read_image, read_label_array
 from ..targets import DistanceMapTargets
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 def build_sem_seg_train_aug(cfg) -> List[T.Augmentation]:
     """Resize the shortest edge, crop (at most ``SINGLE_CATEGORY_MAX_AREA`` of one class, ignore
     excluded), flip: the training augmentation of detectron2's DeepLab project, from the config.
+    ``INPUT.COLOR_AUG_SSD`` adds detectron2's PointRend ``ColorAugSSDTransform`` (photometric
+    distortion) after the crop, before the flip.
 
     ``INPUT.RANDOM_SCALE.ENABLED`` replaces the shortest-edge resize by the official U2PL
     rescale (:class:`SplitRandomScale`); ``INPUT.CROP.PAD == "center"`` pads images smaller than
@@ -54,6 +57,8 @@ def build_sem_seg_train_aug(cfg) -> List[T.Augmentation]:
                 cfg.MODEL.SEM_SEG_HEAD.IGNORE_VALUE,
             )
         )
+    if cfg.INPUT.get("COLOR_AUG_SSD", False):
+        augs.append(ColorAugSSDTransform(img_format=cfg.INPUT.FORMAT))
     if cfg.INPUT.RANDOM_FLIP != "none":
         augs.append(
             T.RandomFlip(
@@ -202,8 +207,11 @@ class SemanticDatasetMapper:
         aug_input = T.AugInput(image, sem_seg=sem_seg)
         transforms = self.augmentations(aug_input)
         image = aug_input.image
-        if hardness is not None:
-            hardness = transforms.apply_image(hardness)
+        if hardness is not None:  # geometric transforms only (no photometric distortion)
+            geometric = [
+                t for t in transforms.transforms if not isinstance(t, ColorAugSSDTransform)
+            ]
+            hardness = T.TransformList(geometric).apply_image(hardness)
             dataset_dict["hardness"] = torch.as_tensor(
                 np.ascontiguousarray(hardness), dtype=torch.float16
             )
