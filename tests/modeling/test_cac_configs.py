@@ -3,8 +3,6 @@ lr_mult 10 in both config forms: backbone lr 0.004, every head parameter (CAC's 
 and weight branch included) 0.04; the SegFormer + CAC configs carry the official per-size values;
 the HRNet recipes (baselines and CAC twins) crop with mmseg's cat_max_ratio and distort colour."""
 
-import random
-
 import numpy as np
 import pytest
 import torch
@@ -16,6 +14,7 @@ from detectron2.modeling import META_ARCH_REGISTRY
 from detectron2.projects.point_rend import ColorAugSSDTransform
 
 from hardseg.data import SemanticDatasetMapper
+from hardseg.data.resumable_loader import seeded_rngs
 from hardseg.engine.lazy import load_lazy_config
 from hardseg.model_zoo import CONFIG_ROOT
 from hardseg.solver import build_optimizer
@@ -129,11 +128,10 @@ def test_category_area_constraint_holds_on_the_mapped_crop(tmp_path):
     size = ("INPUT.MIN_SIZE_TRAIN", (64,), "INPUT.MAX_SIZE_TRAIN", 64, "INPUT.CROP.SIZE", (32, 32))
     cfg = tiny_cfg(*size, "INPUT.CROP.SINGLE_CATEGORY_MAX_AREA", 0.75, "INPUT.COLOR_AUG_SSD", True)
     mapper = SemanticDatasetMapper(cfg, is_train=True)
-    np.random.seed(0)
-    random.seed(0)
     changed = 0
-    for _ in range(20):
-        out = mapper(d)
+    with seeded_rngs(0):  # the global generators, restored afterwards
+        outs = [mapper(d) for _ in range(20)]
+    for out in outs:
         counts = torch.bincount(out["sem_seg"][out["sem_seg"] != 255].flatten(), minlength=2)
         assert (counts > 0).sum() == 2 and counts.max() < 0.75 * counts.sum()
         changed += int((out["image"] != 128).any())
