@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 def build_sem_seg_train_aug(cfg) -> List[T.Augmentation]:
     """Resize the shortest edge, crop (at most ``SINGLE_CATEGORY_MAX_AREA`` of one class, ignore
     excluded), flip: the training augmentation of detectron2's DeepLab project, from the config.
+    ``INPUT.COLOR_AUG_SSD`` adds detectron2's PointRend ``ColorAugSSDTransform`` (photometric
+    distortion) after the crop, before the flip.
 
     ``INPUT.RANDOM_SCALE.ENABLED`` replaces the shortest-edge resize by the official U2PL
     rescale (:class:`SplitRandomScale`); ``INPUT.CROP.PAD == "center"`` pads images smaller than
@@ -55,6 +57,8 @@ def build_sem_seg_train_aug(cfg) -> List[T.Augmentation]:
                 cfg.MODEL.SEM_SEG_HEAD.IGNORE_VALUE,
             )
         )
+    if cfg.INPUT.get("COLOR_AUG_SSD", False):
+        augs.append(ColorAugSSDTransform(img_format=cfg.INPUT.FORMAT))
     if cfg.INPUT.RANDOM_FLIP != "none":
         augs.append(
             T.RandomFlip(
