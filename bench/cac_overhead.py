@@ -5,7 +5,8 @@ inference time with and without CAC (docs/methods/cac.md §6), for FCN on HRNetV
     python bench/cac_overhead.py --iters 10 --json output/bench/cac_overhead.json
     python bench/cac_overhead.py --family cityscapes --batch 2 --size 512 1024   # FCN-HR48, GPU
 
-Each (model, variant) runs in its own process with ``bench/model_cost.py``'s ``measure`` (median
+Each (model, variant) runs in its own process through ``bench/model_cost.py``'s
+``measure_in_subprocess`` (median
 step time over ``--iters`` after ``--warmup``; FLOPs of the eval graph, which for CAC is the
 wrapped head's only, so the FLOP and inference ratios should be 1.00). Prints a table with the
 CAC / baseline ratios and writes JSON.
@@ -14,11 +15,10 @@ CAC / baseline ratios and writes JSON.
 import argparse
 import json
 import os
-import subprocess
-import sys
-import tempfile
 
 from tabulate import tabulate
+
+from model_cost import add_measure_args, measure_in_subprocess
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {
@@ -39,40 +39,19 @@ KEYS = ["params_M", "gflops_per_image", "train_step_s", "peak_memory_MB", "infer
 
 
 def measure(config, args):
-    """``model_cost.measure`` of ``config`` in a fresh process."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "cost.json")
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", os.path.join(REPO, config)]
-        cmd += ["--batch", str(args.batch), "--size", *map(str, args.size)]
-        cmd += ["--iters", str(args.iters), "--warmup", str(args.warmup), "--json", out]
-        proc = subprocess.run(cmd + list(args.opts), cwd=REPO, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-        with open(out) as f:
-            return json.load(f)
+    """``model_cost.measure`` of ``config`` (relative to the repository) in a fresh process."""
+    size = tuple(args.size)
+    return measure_in_subprocess(
+        os.path.join(REPO, config), args.opts, args.batch, size, args.iters, args.warmup
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--family", choices=sorted(CONFIGS), default="hardshapes")
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--size", type=int, nargs=2, default=(128, 128), metavar=("H", "W"))
-    parser.add_argument("--iters", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--json", default="output/bench/cac_overhead.json")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: measure one config
-    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
+    add_measure_args(parser, batch=8)
     args = parser.parse_args()
-    if args.worker:
-        sys.path.insert(0, os.path.join(REPO, "bench"))
-        from model_cost import measure as measure_cost
-
-        res = measure_cost(
-            args.worker, list(args.opts), args.batch, tuple(args.size), args.iters, args.warmup
-        )
-        with open(args.json, "w") as f:
-            json.dump(res, f)
-        return
 
     rows, results = [], {}
     for model, (baseline, cac) in CONFIGS[args.family].items():

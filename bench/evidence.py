@@ -182,8 +182,8 @@ def methods():
 BUDGETS = {
     # name -> iterations (1x arms), seeds, U2PL epochs / sup-only epochs, extra opts
     "smoke": {"iters": 4, "seeds": [0], "opts": ["SOLVER.WARMUP_ITERS", "1"]},
-    "cpu": {"iters": 600, "seeds": [0, 1, 2], "opts": []},
-    "gpu": {"iters": 1500, "seeds": [0, 1, 2, 3, 4], "opts": ["MODEL.DEVICE", "cuda"]},
+    "cpu": {"iters": 800, "seeds": [0, 1, 2], "opts": []},
+    "gpu": {"iters": 1600, "seeds": [0, 1, 2, 3, 4], "opts": ["MODEL.DEVICE", "cuda"]},
 }
 SEMI_EPOCHS, SEMI_SUP_ONLY_EPOCHS = 8, 2
 
@@ -331,6 +331,18 @@ TABLE_HEAD = [
 ]
 
 
+def _git_commit():
+    """HEAD's commit (with "+dirty" when tracked files differ), or "unknown" outside git."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=REPO).returncode != 0
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="cpu")
@@ -395,6 +407,7 @@ def main(argv=None):
         "jobs": args.jobs,
         "device": device,
         "omp_threads": os.environ.get("OMP_NUM_THREADS", "1"),
+        "commit": _git_commit(),
         "wall_s": time.perf_counter() - start,
         "failed": failed,
         "methods": {},

@@ -6,19 +6,19 @@ branch, for DeepLabV3+ and PSPNet at one fixed input size.
     python bench/hl_overhead.py --family cityscapes --batch 2 --size 769 769   # R101 models, GPU
 
 Each (model, variant) is measured in its own process (so the CPU peak RSS of one model does not
-leak into the next), with ``bench/model_cost.py``'s batch and timing helpers: median step time over ``--iters`` steps after
-``--warmup``, peak memory (CUDA max allocated on GPU, process peak RSS on CPU), median inference
-time per image. Prints a table with HL / baseline ratios and writes JSON.
+leak into the next) by ``bench/model_cost.py``'s ``measure_in_subprocess`` (no FLOP count):
+median step time over ``--iters`` steps after ``--warmup``, peak memory (CUDA max allocated on
+GPU, process peak RSS on CPU), median inference time per image. Prints a table with HL / baseline
+ratios and writes JSON.
 """
 
 import argparse
 import json
 import os
-import subprocess
-import sys
-import tempfile
 
 from tabulate import tabulate
+
+from model_cost import add_measure_args, measure_in_subprocess
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {
@@ -51,65 +51,31 @@ CONFIGS = {
 }
 
 
-def measure_here(config_file, opts, batch, size, iters, warmup):
-    """Measure one config in this process (the worker side of :func:`measure`) with
-    ``bench/model_cost.py``'s ``measure`` (no FLOP count): parameters, median training-step time,
-    peak memory, median inference time per image."""
-    sys.path.insert(0, os.path.join(REPO, "bench"))
-    from model_cost import measure as measure_cost
-
-    res = measure_cost(config_file, list(opts), batch, tuple(size), iters, warmup, flops=False)
-    keys = ["device_name", "threads", "params_M", "train_step_s", "inference_s_per_image"]
-    keys += ["peak_memory_MB", "peak_memory_kind"]
-    return {"config": os.path.relpath(config_file, REPO), **{k: res[k] for k in keys}}
+KEYS = ["config", "device_name", "threads", "params_M", "train_step_s", "inference_s_per_image"]
+KEYS += ["peak_memory_MB", "peak_memory_kind"]
 
 
 def measure(config, args):
-    """:func:`measure_here` in a fresh process (so peak RSS is per model); returns its result."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "cost.json")
-        cmd = [
-            sys.executable,
-            os.path.abspath(__file__),
-            "--worker",
-            os.path.join(REPO, config),
-            "--batch",
-            str(args.batch),
-            "--size",
-            *map(str, args.size),
-            "--iters",
-            str(args.iters),
-            "--warmup",
-            str(args.warmup),
-            "--json",
-            out,
-            *args.opts,
-        ]
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-        with open(out) as f:
-            return json.load(f)
+    """Parameters, median training-step time, peak memory and median inference time per image
+    of ``config`` (relative to the repository), measured in a fresh process."""
+    res = measure_in_subprocess(
+        os.path.join(REPO, config),
+        args.opts,
+        args.batch,
+        tuple(args.size),
+        args.iters,
+        args.warmup,
+        flops=False,
+    )
+    return {k: res[k] for k in KEYS}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--family", choices=sorted(CONFIGS), default="hardshapes")
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--size", type=int, nargs=2, default=(128, 128), metavar=("H", "W"))
-    parser.add_argument("--iters", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--json", default="output/bench/hl_overhead.json")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: measure one config
-    parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
+    add_measure_args(parser, batch=8)
     args = parser.parse_args()
-    if args.worker:
-        res = measure_here(
-            args.worker, args.opts, args.batch, tuple(args.size), args.iters, args.warmup
-        )
-        with open(args.json, "w") as f:
-            json.dump(res, f)
-        return
 
     rows, results = [], {}
     for model, (baseline, hl) in CONFIGS[args.family].items():

@@ -6,7 +6,9 @@ inference time, and peak memory (CUDA allocator on GPU, process peak RSS on CPU)
         --batch 8 --size 128 128 --iters 20 --json output/bench/model_cost.json
 
 Prints a table and writes JSON. Timings are medians over ``--iters`` steps after ``--warmup``;
-``--iters 0`` skips them (parameters and FLOPs only, e.g. full-size models at 512x1024 on CPU).
+``--iters 0`` skips them (parameters and FLOPs only, e.g. full-size models at 512x1024 on CPU);
+``--no-flops`` skips the FLOP count. The comparison scripts (``hl_overhead.py``,
+``cac_overhead.py``) run each config through :func:`measure_in_subprocess`.
 """
 
 import argparse
@@ -14,7 +16,9 @@ import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from math import prod
 
@@ -26,7 +30,8 @@ from tabulate import tabulate
 from detectron2.modeling import build_model
 from detectron2.utils.events import EventStorage
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
 import hardseg  # noqa: F401,E402  (registers HardSeg's models)
 from hardseg.engine import setup_cfg  # noqa: E402
 from hardseg.utils.synthetic import random_batch  # noqa: E402
@@ -120,18 +125,50 @@ def measure(config_file, opts=(), batch=2, size=(128, 128), iters=10, warmup=2, 
     }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config-file", required=True)
-    parser.add_argument("--batch", type=int, default=2)
+def measure_in_subprocess(
+    config_file, opts=(), batch=2, size=(128, 128), iters=10, warmup=2, flops=True
+):
+    """:func:`measure` in a fresh Python process (this file's command line, run from the
+    repository root), so that the CPU peak RSS of one model does not leak into the next; same
+    arguments and result. Raises RuntimeError with the process's stderr when it fails."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "cost.json")
+        cmd = [sys.executable, os.path.abspath(__file__), "--config-file", config_file]
+        cmd += ["--batch", str(batch), "--size", *map(str, size)]
+        cmd += ["--iters", str(iters), "--warmup", str(warmup), "--json", out]
+        cmd += [] if flops else ["--no-flops"]
+        proc = subprocess.run(cmd + list(opts), cwd=REPO, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+        with open(out) as f:
+            return json.load(f)
+
+
+def add_measure_args(parser, batch: int = 2) -> None:
+    """The options of :func:`measure` that every cost script takes: ``--batch``, ``--size``,
+    ``--iters``, ``--warmup`` and the trailing KEY VALUE config overrides ``opts``."""
+    parser.add_argument("--batch", type=int, default=batch)
     parser.add_argument("--size", type=int, nargs=2, default=(128, 128), metavar=("H", "W"))
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--json", default="output/bench/model_cost.json")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config-file", required=True)
+    parser.add_argument("--json", default="output/bench/model_cost.json")
+    parser.add_argument("--no-flops", action="store_true", help="skip the fvcore FLOP count")
+    add_measure_args(parser)
     args = parser.parse_args()
     res = measure(
-        args.config_file, args.opts, args.batch, tuple(args.size), args.iters, args.warmup
+        args.config_file,
+        args.opts,
+        args.batch,
+        tuple(args.size),
+        args.iters,
+        args.warmup,
+        flops=not args.no_flops,
     )
     print(tabulate([(k, v) for k, v in res.items()], headers=["quantity", "value"], floatfmt=".4g"))
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

@@ -237,13 +237,19 @@ def test_gpu_suite_refuses_cpu_and_formats_its_table():
 def test_mapper_cost_writes_its_table(tmp_path):
     out = tmp_path / "mapper.json"
     proc = _run_bench("mapper_cost.py", "--size", 64, 128, "--repeats", 1, "--json", out)
-    rows = json.loads(out.read_text())["rows"]
-    assert "HardSeg, boundary (OpenCV)" in rows and "x detectron2" in proc.stdout
-    # 19 classes x 64 x 128 float16 for the boundary map, 64 x 128 float16 for DPCE
-    assert rows["HardSeg, boundary (OpenCV)"]["maps_mib"] == pytest.approx(
+    result = json.loads(out.read_text())
+    rows, p = result["rows"], result["present_classes"]
+    assert "HardSeg, boundary (OpenCV)" in rows and "maps speed-up" in proc.stdout
+    # before: 19 classes x 64 x 128 float16 for the boundary map, 64 x 128 float16 for DPCE;
+    # now: the p present classes x 64 x 128 int16 (+ p int64 indices), 64 x 128 uint8 for DPCE
+    assert rows["HardSeg, boundary (SciPy, before)"]["maps_mib"] == pytest.approx(
         19 * 64 * 128 * 2 / 2**20
     )
-    assert rows["HardSeg, DPCE (OpenCV)"]["maps_mib"] == pytest.approx(64 * 128 * 2 / 2**20)
+    assert rows["HardSeg, boundary (OpenCV)"]["maps_mib"] == pytest.approx(
+        (p * 64 * 128 * 2 + p * 8) / 2**20
+    )
+    assert rows["HardSeg, DPCE (OpenCV)"]["maps_mib"] == pytest.approx(64 * 128 / 2**20)
+    assert rows["HardSeg, DPCE (SciPy, before)"]["maps_mib"] == pytest.approx(64 * 128 * 2 / 2**20)
 
 
 def test_evidence_t_interval_and_paired_differences_by_hand():

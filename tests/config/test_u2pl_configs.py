@@ -347,3 +347,33 @@ def test_cityscapes_u2pl_trains_on_an_odd_crop():
     with torch.no_grad():
         out = model(random_batch(n=1, h=65, w=97, with_labels=False))
     assert out[0]["sem_seg"].shape == (19, 65, 97)
+
+
+@pytest.mark.parametrize("stem", LEAVES)
+def test_official_network_has_the_ceil_mode_stem_and_no_padding(stem):
+    """Every VOC / Cityscapes U2PL and SupOnly config (HL ones included) uses the official deep
+    stem's ceil-mode max-pool and feeds the odd crops unpadded (docs/methods/u2pl.md §13.4), in
+    both forms."""
+    cfg, lazy = _yaml(stem), _lazy(stem)
+    assert cfg.MODEL.RESNETS.STEM_POOL_CEIL_MODE is True
+    assert cfg.MODEL.RESNETS.SIZE_DIVISIBILITY == 0
+    segmentor = lazy.model.student.segmentor if "student" in lazy.model else lazy.model
+    assert segmentor.backbone.stem_pool_ceil_mode is True
+    assert segmentor.backbone.size_divisibility == 0
+
+
+def test_no_other_config_turns_the_ceil_mode_stem_on():
+    """The key defaults to detectron2's floor-mode stem; only the U2PL network's configs set it."""
+    assert tiny_cfg().MODEL.RESNETS.STEM_POOL_CEIL_MODE is False
+    official = {f"{stem}.yaml" for stem in LEAVES} | {
+        f"{family}/semi-supervised/Base-{name}-{kind}.yaml"
+        for family, name in (("voc", "VOC"), ("cityscapes", "Cityscapes"))
+        for kind in ("SemiSup", "U2PL")
+    }
+    for path in CONFIG_ROOT.rglob("*.yaml"):
+        rel = path.relative_to(CONFIG_ROOT).as_posix()
+        if "STEM_POOL_CEIL_MODE" in path.read_text():
+            assert rel in official, rel
+    for path in (CONFIG_ROOT / "lazy").rglob("*.py"):
+        if "stem_pool_ceil_mode" in path.read_text():
+            assert path.name == "deeplabv3plus_u2pl.py", path

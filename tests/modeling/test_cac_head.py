@@ -10,7 +10,7 @@ from detectron2.engine import HookBase, TrainerBase
 from detectron2.modeling import build_model
 from detectron2.utils.events import EventStorage
 
-from hardseg.modeling.heads import ConfidenceAwareContrastiveHead
+from hardseg.modeling.heads import CACOptions, ConfidenceAwareContrastiveHead
 from hardseg.modeling.losses import cac_loss
 from tests.common import random_batch, tiny_cfg
 
@@ -41,6 +41,22 @@ def test_defaults_pinned():
     assert (c.MAX_SAMPLE, c.THRESHOLD, c.PROJ_CHANNELS, c.WEIGHT_KERNEL_SIZE) == (1024, 100, 256, 1)
     assert (c.HARD_SORT, c.EASY_SORT, c.CLASS_MEAN, c.WARMUP_ITERS) == (True, True, "all_slots", 0)
     assert (c.HEAD_NAME, c.INPUT_FEATURE) == ("FCNHead", "")
+
+
+def test_options_defaults_are_the_config_defaults_and_overrides_replace_them():
+    assert CACOptions.from_config(tiny_cfg()) == CACOptions()
+    o = CACOptions.resolve(CACOptions(threshold=4), loss_weight=1.0)
+    assert (o.threshold, o.loss_weight, o.max_sample, o.proj_channels) == (4, 1.0, 1024, 256)
+    assert o.loss_kwargs() == dict(
+        max_sample=1024, threshold=4, temperature=0.1, base_temperature=0.07,
+        hard_sort=True, easy_sort=True, class_mean="all_slots",
+    )  # fmt: skip
+    with pytest.raises(TypeError):
+        CACOptions.resolve(thresold=4)
+    with pytest.raises(ValueError, match="MODEL.CAC.CLASS_MEAN='mean'"):
+        CACOptions.resolve(class_mean="mean")
+    with pytest.raises(ValueError, match="MODEL.CAC.WARMUP_ITERS"):
+        CACOptions(warmup_iters=-1)
 
 
 def test_losses_match_parts_and_gradient_routing():

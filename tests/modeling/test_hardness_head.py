@@ -10,6 +10,7 @@ from detectron2.modeling import build_model
 from detectron2.utils.events import EventStorage
 
 from hardseg.data.mappers import SemanticDatasetMapper
+from hardseg.data.targets import decode_loss_map
 from hardseg.modeling import HardnessHead
 from hardseg.modeling.losses import SEM_SEG_LOSS_REGISTRY, build_sem_seg_loss
 from tests.common import random_batch, tiny_cfg
@@ -246,11 +247,12 @@ def test_every_registered_loss_is_reweighted_or_refused(name):
     model = _model(*opts)
     model.train()
     images, targets = _inputs(model)
-    # distance maps for the losses that need them, computed by the mapper as in training
+    # distance maps for the losses that need them, computed by the mapper as in training and
+    # expanded as the meta-architectures do
     mapper = SemanticDatasetMapper(tiny_cfg(*opts), is_train=True)
     generator = mapper.target_generator or (lambda label: {})
     per_image = [generator(t.numpy()) for t in targets]
-    maps = {k: torch.stack([m[k] for m in per_image]).float() for k in per_image[0]}
+    maps = {k: torch.stack([decode_loss_map(m[k]) for m in per_image]) for k in per_image[0]}
     assert set(maps) == set(model.sem_seg_head.required_loss_inputs)
     losses = _head_losses(model, images, targets, loss_inputs=maps)
     assert set(losses) == {"loss_sem_seg", "loss_hardness"}

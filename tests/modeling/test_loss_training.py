@@ -88,13 +88,18 @@ def test_mapper_computes_maps_only_when_needed_after_augmentation():
     batch = next(loader)
     d = batch[0]
     h, w = d["sem_seg"].shape
-    assert d["dist_penalty"].shape == (h, w) and d["dist_penalty"].dtype == torch.float16
-    assert d["signed_dist"].shape == (7, h, w)
+    # stored compactly: the penalty in uint8, the signed maps of the present classes in int16
+    assert d["dist_penalty"].shape == (h, w) and d["dist_penalty"].dtype == torch.uint8
+    present = torch.unique(d["sem_seg"])
+    present = present[present < 7]
+    assert torch.equal(d["signed_dist"].classes, present)
+    assert d["signed_dist"].maps.shape == (len(present), h, w)
+    assert d["signed_dist"].maps.dtype == torch.int16 and d["signed_dist"].num_classes == 7
     # the maps are those of the augmented (cropped / flipped) label the model sees
     mapper = SemanticDatasetMapper(cfg, is_train=True)
     assert mapper.target_generator.keys == ("dist_penalty", "signed_dist")
     again = mapper.target_generator(d["sem_seg"].numpy())
-    assert torch.equal(again["signed_dist"], d["signed_dist"])
+    assert torch.equal(again["signed_dist"].maps, d["signed_dist"].maps)
     assert torch.equal(again["dist_penalty"], d["dist_penalty"])
     plain = SemanticDatasetMapper(tiny_cfg(), is_train=True)
     assert plain.target_generator is None

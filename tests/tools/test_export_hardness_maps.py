@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from detectron2.data import transforms as T
 from detectron2.modeling import build_model
+from detectron2.projects.point_rend import ColorAugSSDTransform
 from detectron2.utils.events import EventStorage
 
 from hardseg.data import SemanticDatasetMapper
@@ -88,6 +89,10 @@ def test_mapper_transforms_the_map_like_the_label(tmp_path):
     augs = [T.RandomCrop("absolute", (32, 40)), T.RandomFlip(prob=1.0)]
     out = _mapper(tmp_path / "maps", augs)(d)
     assert out["hardness"].dtype == torch.float16 and out["hardness"].shape == (32, 40)
+    assert torch.equal((out["hardness"].float() * 10).round().long(), out["sem_seg"])
+    # the photometric distortion (INPUT.COLOR_AUG_SSD) changes the image only, never the map
+    augs.insert(1, ColorAugSSDTransform(img_format="RGB"))
+    out = _mapper(tmp_path / "maps", augs)(d)
     assert torch.equal((out["hardness"].float() * 10).round().long(), out["sem_seg"])
     # a bilinear resize keeps the size in step with the image
     out = _mapper(tmp_path / "maps", [T.Resize((24, 32))])(d)

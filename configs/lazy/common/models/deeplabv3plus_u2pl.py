@@ -18,7 +18,9 @@ model.backbone.update(
     res4_dilation=2,  # output stride 8 (docs/methods/u2pl.md §6)
     res5_dilation=4,
     res5_multi_grid=[1, 2, 4],  # res5 dilations 4/8/16 (docs/methods/u2pl.md §6)
-    size_divisibility=4,  # stride-4 logits x4 match the (padded) label size
+    # the official ceil-mode stem max-pool, no padding (docs/methods/u2pl.md §13.4)
+    stem_pool_ceil_mode=True,
+    size_divisibility=0,
     out_features=["res2", "res5"],
 )
 # The official U2PL decoder (docs/methods/u2pl.md §13.4)

@@ -44,7 +44,8 @@ def add_hardness_config(cfg):
     # SegFormer variant: per-image maps exported by tools/export_hardness_maps.py from a trained
     # HL model, read by the mapper from INPUT.HARDNESS_MAP_DIR, weight a plain head's per-pixel
     # loss as w = (map + EPS) / sum(map + EPS) over the per-process batch (no HL branch, no
-    # loss_hardness).
+    # loss_hardness); on the Mask2Former-style model they weight the point mask losses, read at
+    # the sampled points (docs/methods/mask2former.md §4.1; needs ENABLED False).
     cfg.MODEL.HARDNESS.SOURCE = "online"
     # Write the hardness map of the first training image (and its per-pixel loss) to the event
     # storage (TensorBoard "hardness/...") every this many iterations; 0 disables.

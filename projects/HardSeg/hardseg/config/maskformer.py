@@ -14,9 +14,10 @@ def add_maskformer_config(cfg):
     # Pad the image and label in MaskFormerSemanticDatasetMapper to a multiple of this (<= 0: no
     # padding). Mask2Former: -1 for Cityscapes, 512 for ADE20K.
     cfg.INPUT.SIZE_DIVISIBILITY = -1
-    # MaskFormerSemanticDatasetMapper only (docs/methods/mask2former.md §6). Photometric
-    # distortion of detectron2's PointRend ColorAugSSDTransform after the crop (official
-    # Mask2Former semantic recipes: True).
+    # Photometric distortion of detectron2's PointRend ColorAugSSDTransform after the crop, before
+    # the flip, in every per-pixel and mask-classification training mapper (official Mask2Former
+    # semantic recipes: True, docs/methods/mask2former.md §6; the CAC / HRNet recipes: True, the
+    # counterpart of mmseg's PhotoMetricDistortion, docs/methods/cac.md §8).
     cfg.INPUT.COLOR_AUG_SSD = False
     # How the training label is resized: "torch" (the official Mask2Former mapper reads the label
     # as float, so detectron2 resizes it with torch's nearest interpolation) | "pil" (uint8 label,

@@ -11,7 +11,9 @@ import torch
 
 from detectron2.structures import ImageList
 
-__all__ = ["normalize_and_pad", "pad_maps", "batch_loss_inputs"]
+from ..data.targets.distance import decode_loss_map
+
+__all__ = ["normalize_and_pad", "pad_maps", "batch_loss_inputs", "batch_hardness_maps"]
 
 
 def normalize_and_pad(
@@ -48,10 +50,28 @@ def batch_loss_inputs(
     batched_inputs: List[dict], names: Sequence[str], size: Tuple[int, int], device
 ) -> Dict[str, torch.Tensor]:
     """The per-sample loss maps ``names`` (e.g. ``signed_dist`` (K, H_i, W_i), ``dist_penalty``
-    (H_i, W_i), float16 from the mapper) of every input, as float32 (N, ..., H, W) padded with 0
-    to ``size``. A name missing from the inputs is left out (the head's loss names it)."""
+    (H_i, W_i), stored compactly by the mapper and expanded on ``device`` by
+    :func:`hardseg.data.targets.decode_loss_map`) of every input, as float32 (N, ..., H, W)
+    padded with 0 to ``size``. A name missing from the inputs is left out (the head's loss names
+    it)."""
     return {
-        n: pad_maps([x[n].to(device, torch.float32) for x in batched_inputs], size, 0.0)
+        n: pad_maps([decode_loss_map(x[n], device) for x in batched_inputs], size, 0.0)
         for n in names
         if all(n in x for x in batched_inputs)
     }
+
+
+def batch_hardness_maps(batched_inputs: List[dict], size: Tuple[int, int], device) -> torch.Tensor:
+    """The fixed hardness maps (``MODEL.HARDNESS.SOURCE "fixed"``, docs/methods/hl.md §8.6):
+    every input's ``hardness`` (H_i, W_i) from the mapper, as float32 (N, H, W) padded with 0 to
+    ``size``.
+
+    Raises:
+        ValueError: an input has no ``hardness`` map (``INPUT.HARDNESS_MAP_DIR`` unset).
+    """
+    if any("hardness" not in x for x in batched_inputs):
+        raise ValueError(
+            "MODEL.HARDNESS.SOURCE is 'fixed' but a training input has no 'hardness' map; set "
+            "INPUT.HARDNESS_MAP_DIR to the maps of tools/export_hardness_maps.py."
+        )
+    return pad_maps([x["hardness"].to(device, torch.float32) for x in batched_inputs], size, 0.0)

@@ -1,10 +1,11 @@
 """Synthetic mapper-style batches, for tests and benchmarks."""
 
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
+import numpy as np
 import torch
 
-__all__ = ["random_batch"]
+__all__ = ["random_batch", "blocky_label"]
 
 
 def random_batch(
@@ -36,3 +37,30 @@ def random_batch(
             d["sem_seg"] = sem_seg
         batch.append(d)
     return batch
+
+
+def blocky_label(
+    h: int = 1024,
+    w: int = 2048,
+    num_classes: int = 19,
+    ignore: int = 255,
+    num_blocks: int = 60,
+    seed: int = 0,
+    classes: Optional[Sequence[int]] = None,
+) -> np.ndarray:
+    """A Cityscapes-like label map (h, w) uint8: class 0 everywhere, then ``num_blocks``
+    axis-aligned blocks painted in turn, each of a class drawn uniformly from ``classes`` (default
+    ``0 .. num_classes - 1`` and ``ignore``), with a random top-left corner anywhere in the map
+    (blocks are clipped at the bottom/right border) and a size of ``[h // 20, h // 3)`` by
+    ``[w // 20, w // 3)`` pixels. Drawn from ``np.random.default_rng(seed)``. The distance-map
+    benchmark (bench/mapper_cost.py) and tests use it."""
+    rng = np.random.default_rng(seed)
+    values = list(range(num_classes)) + [ignore] if classes is None else list(classes)
+    label = np.zeros((h, w), np.uint8)
+    for _ in range(num_blocks):
+        c = int(rng.choice(values))
+        y, x = rng.integers(0, h), rng.integers(0, w)
+        dy = rng.integers(max(h // 20, 1), max(h // 3, 2))
+        dx = rng.integers(max(w // 20, 1), max(w // 3, 2))
+        label[y : y + dy, x : x + dx] = c
+    return label

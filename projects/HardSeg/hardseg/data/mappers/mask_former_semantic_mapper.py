@@ -6,8 +6,6 @@ from typing import Callable, Optional
 from torch.nn import functional as F
 
 from detectron2.config import configurable
-from detectron2.data import transforms as T
-from detectron2.projects.point_rend import ColorAugSSDTransform
 
 from ..targets import SemanticMaskTargets, semantic_mask_targets
 from .semantic_mapper import SemanticDatasetMapper
@@ -32,10 +30,14 @@ class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
     resize uses torch's nearest interpolation; "pil" keeps the uint8 label, resized by PIL's
     nearest (they differ on a few percent of the boundary pixels). ``INPUT.COLOR_AUG_SSD`` adds
     detectron2's PointRend ``ColorAugSSDTransform`` after the crop, before the flip (the official
-    mapper's order).
+    mapper's order; :func:`build_sem_seg_train_aug` places it).
+
+    With ``hardness_map_dir`` (``INPUT.HARDNESS_MAP_DIR``, ``MODEL.HARDNESS.SOURCE "fixed"``) the
+    parent reads and transforms the fixed hardness map; it is padded here with 0 like the label.
 
     Output: ``{"image": (3, H, W) uint8, "sem_seg": (H, W) int64, "instances": Instances, ...}``
-    (H, W padded). In inference it behaves as :class:`SemanticDatasetMapper` (no label).
+    (H, W padded; plus ``"hardness"`` (H, W) float16 with maps). In inference it behaves as
+    :class:`SemanticDatasetMapper` (no label).
     Selected with ``INPUT.DATASET_MAPPER_NAME = "mask_former_semantic"``.
     """
 
@@ -67,12 +69,6 @@ class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
         ret = SemanticDatasetMapper.from_config.__func__(cls, cfg, is_train)
         ret["size_divisibility"] = cfg.INPUT.SIZE_DIVISIBILITY
         ret["label_resize"] = cfg.INPUT.LABEL_RESIZE
-        if is_train and cfg.INPUT.COLOR_AUG_SSD:
-            augs = list(ret["augmentations"])
-            flips = [i for i, a in enumerate(augs) if isinstance(a, T.RandomFlip)]
-            at = flips[0] if flips else len(augs)
-            augs.insert(at, ColorAugSSDTransform(img_format=cfg.INPUT.FORMAT))
-            ret["augmentations"] = augs
         return ret
 
     def __call__(self, dataset_dict):
@@ -87,6 +83,8 @@ class MaskFormerSemanticDatasetMapper(SemanticDatasetMapper):
             if pad_h or pad_w:
                 image = F.pad(image, (0, pad_w, 0, pad_h), value=self.image_pad_value)
                 sem_seg = F.pad(sem_seg, (0, pad_w, 0, pad_h), value=self.ignore_value)
+                if "hardness" in dataset_dict:  # fixed hardness map: padding weighs 0
+                    dataset_dict["hardness"] = F.pad(dataset_dict["hardness"], (0, pad_w, 0, pad_h))
         dataset_dict.update(image=image, sem_seg=sem_seg)
         dataset_dict.update(self.mask_target_generator(sem_seg))
         return dataset_dict

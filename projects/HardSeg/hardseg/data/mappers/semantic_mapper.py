@@ -11,6 +11,7 @@ import torch
 from detectron2.config import configurable
 from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
+from detectron2.projects.point_rend import ColorAugSSDTransform
 
 from ..image_io import read_image, read_label_array
 from ..targets import DistanceMapTargets
@@ -24,6 +25,8 @@ logger = logging.getLogger(__name__)
 def build_sem_seg_train_aug(cfg) -> List[T.Augmentation]:
     """Resize the shortest edge, crop (at most ``SINGLE_CATEGORY_MAX_AREA`` of one class, ignore
     excluded), flip: the training augmentation of detectron2's DeepLab project, from the config.
+    ``INPUT.COLOR_AUG_SSD`` adds detectron2's PointRend ``ColorAugSSDTransform`` (photometric
+    distortion) after the crop, before the flip.
 
     ``INPUT.RANDOM_SCALE.ENABLED`` replaces the shortest-edge resize by the official U2PL
     rescale (:class:`SplitRandomScale`); ``INPUT.CROP.PAD == "center"`` pads images smaller than
@@ -54,6 +57,8 @@ def build_sem_seg_train_aug(cfg) -> List[T.Augmentation]:
                 cfg.MODEL.SEM_SEG_HEAD.IGNORE_VALUE,
             )
         )
+    if cfg.INPUT.get("COLOR_AUG_SSD", False):
+        augs.append(ColorAugSSDTransform(img_format=cfg.INPUT.FORMAT))
     if cfg.INPUT.RANDOM_FLIP != "none":
         augs.append(
             T.RandomFlip(
@@ -91,6 +96,20 @@ def check_label_map(label: np.ndarray, file_name: str, num_classes: int, ignore_
         )
 
 
+# Transforms that change pixel values, not geometry: a hardness map does not go through them.
+PHOTOMETRIC_TRANSFORMS = (ColorAugSSDTransform, T.ColorTransform, T.PILColorTransform)
+
+
+def apply_geometric_transforms(transforms: T.TransformList, array: np.ndarray) -> np.ndarray:
+    """``transforms.apply_image`` without the photometric transforms
+    (:data:`PHOTOMETRIC_TRANSFORMS`, e.g. the SSD colour augmentation of the Mask2Former recipes):
+    a float map (H, W) resized (bilinear), cropped, padded and flipped like its image."""
+    for t in transforms.transforms:
+        if not isinstance(t, PHOTOMETRIC_TRANSFORMS):
+            array = t.apply_image(array)
+    return array
+
+
 class SemanticDatasetMapper:
     """Maps one dataset dict ``{"file_name", "sem_seg_file_name", "height", "width", ...}`` to
     ``{"image": (3, H, W) uint8 tensor in image_format, "sem_seg": (H, W) int64 tensor, ...}``
@@ -100,13 +119,15 @@ class SemanticDatasetMapper:
     With ``hardness_map_dir`` (``INPUT.HARDNESS_MAP_DIR``, training only), the fixed hardness
     map ``<dir>/<image file stem>.npy`` (H, W) of each image (tools/export_hardness_maps.py) goes
     through the same geometric transforms as the image (bilinear resize, crop, flip) and comes
-    out as ``hardness`` (H', W') float16.
+    out as ``hardness`` (H', W') float16 (photometric transforms are skipped,
+    :func:`apply_geometric_transforms`).
 
     Extra training targets come from ``target_generator`` (training only), called once per sample
     on the *augmented* label (H, W) numpy array; its dict is added to the output. From a config
     it is the :class:`hardseg.data.targets.DistanceMapTargets` of the distance maps the
-    configured losses need (``dist_penalty`` (H, W), ``signed_dist`` (K, H, W), float16), or
-    None when they need none.
+    configured losses need, stored compactly (``dist_penalty`` (H, W) uint8, ``signed_dist`` a
+    :class:`hardseg.data.targets.ClassMaps` of the present classes; the meta-architectures expand
+    them with :func:`hardseg.data.targets.decode_loss_map`), or None when they need none.
     """
 
     # Labels go through the augmentations as float64 (detectron2's ResizeTransform then resizes
@@ -122,7 +143,7 @@ class SemanticDatasetMapper:
         image_format: str,
         num_classes: int,
         ignore_value: int = 255,
-        target_generator: Optional[Callable[[np.ndarray], Dict[str, torch.Tensor]]] = None,
+        target_generator: Optional[Callable[[np.ndarray], Dict[str, object]]] = None,
         hardness_map_dir: Optional[str] = None,
     ):
         self.is_train = is_train
@@ -203,7 +224,7 @@ class SemanticDatasetMapper:
         transforms = self.augmentations(aug_input)
         image = aug_input.image
         if hardness is not None:
-            hardness = transforms.apply_image(hardness)
+            hardness = apply_geometric_transforms(transforms, hardness)
             dataset_dict["hardness"] = torch.as_tensor(
                 np.ascontiguousarray(hardness), dtype=torch.float16
             )

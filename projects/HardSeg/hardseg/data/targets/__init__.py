@@ -6,8 +6,12 @@ entries the model's losses need, as Panoptic-DeepLab's mapper takes its target g
 
 from .distance import (
     DISTANCE_MAP_KEYS,
+    SIGNED_DIST_STEP,
+    ClassMaps,
     DistanceMapTargets,
+    decode_loss_map,
     dist_penalty_map,
+    packed_signed_distances,
     register_loss_targets,
     signed_distance_maps,
     targets_for_losses,

@@ -13,7 +13,9 @@ of
 Each stage ends with a LayerNorm and reports its map as ``res2..res5`` (strides 4, 8, 16, 32).
 Module names follow the official release (NVlabs/SegFormer,
 ``mmseg/models/backbones/mix_transformer.py``) so that its ImageNet and segmentation checkpoints
-map one to one (``tools/convert_efficient_checkpoint.py``). Design notes: docs/models_efficient.md.
+map one to one (``tools/convert_efficient_checkpoint.py``). The stage scaffolding is
+:class:`hardseg.modeling.backbone.pyramid.PyramidEncoder`, shared with MSCAN. Design notes:
+docs/models_efficient.md.
 """
 
 from typing import Dict, List, Sequence
@@ -22,9 +24,10 @@ import torch
 from torch import nn
 
 from detectron2.layers import ShapeSpec
-from detectron2.modeling import BACKBONE_REGISTRY, Backbone
+from detectron2.modeling import BACKBONE_REGISTRY
 
 from .drop_path import DropPath
+from .pyramid import STAGE_NAMES, PyramidEncoder, init_weights
 
 __all__ = ["MIT_VARIANTS", "MixVisionTransformer", "build_mit_backbone"]
 
@@ -38,23 +41,6 @@ MIT_VARIANTS = {
     "b4": dict(embed_dims=(64, 128, 320, 512), num_heads=(1, 2, 5, 8), depths=(3, 8, 27, 3)),
     "b5": dict(embed_dims=(64, 128, 320, 512), num_heads=(1, 2, 5, 8), depths=(3, 6, 40, 3)),
 }
-_NAMES = ("res2", "res3", "res4", "res5")
-
-
-def _init(m: nn.Module) -> None:
-    """Truncated-normal (std 0.02) linears, unit LayerNorms, He-normal (fan-out) convolutions."""
-    if isinstance(m, nn.Linear):
-        nn.init.trunc_normal_(m.weight, std=0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.LayerNorm):
-        nn.init.ones_(m.weight)
-        nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.Conv2d):
-        fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
-        nn.init.normal_(m.weight, 0.0, (2.0 / fan_out) ** 0.5)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
 
 
 class OverlapPatchEmbed(nn.Module):
@@ -135,7 +121,7 @@ class MiTBlock(nn.Module):
         return x + self.drop_path(self.mlp(self.norm2(x), h, w))
 
 
-class MixVisionTransformer(Backbone):
+class MixVisionTransformer(PyramidEncoder):
     """MiT encoder. ``forward(images (N, 3, H, W))`` -> ``{"res2": (N, C_0, H/4, W/4), ...,
     "res5": (N, C_3, H/32, W/32)}`` restricted to ``out_features`` (sizes rounded up).
 
@@ -156,59 +142,35 @@ class MixVisionTransformer(Backbone):
         sr_ratios: Sequence[int] = (8, 4, 2, 1),
         mlp_ratio: float = 4.0,
         drop_path_rate: float = 0.1,
-        out_features: Sequence[str] = _NAMES,
+        out_features: Sequence[str] = STAGE_NAMES,
         in_channels: int = 3,
     ):
-        super().__init__()
-        for name, v in (("EMBED_DIMS", embed_dims), ("NUM_HEADS", num_heads), ("DEPTHS", depths)):
-            if len(v) != 4:
-                raise ValueError(f"MODEL.MIT.{name} needs 4 values (one per stage), got {v}.")
-        unknown = set(out_features) - set(_NAMES)
-        if unknown:
-            raise ValueError(f"MODEL.MIT.OUT_FEATURES: {sorted(unknown)} not in {_NAMES}.")
-        rates = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
-        prev, start = in_channels, 0
-        for i in range(4):
-            patch, stride = (7, 4) if i == 0 else (3, 2)
-            self.add_module(
-                f"patch_embed{i + 1}", OverlapPatchEmbed(prev, embed_dims[i], patch, stride)
-            )
-            blocks = [
-                MiTBlock(embed_dims[i], num_heads[i], sr_ratios[i], mlp_ratio, rates[start + j])
-                for j in range(depths[i])
-            ]
-            self.add_module(f"block{i + 1}", nn.ModuleList(blocks))
-            self.add_module(f"norm{i + 1}", nn.LayerNorm(embed_dims[i], eps=1e-6))
-            prev, start = embed_dims[i], start + depths[i]
+        super().__init__(
+            "MIT", out_features, EMBED_DIMS=embed_dims, NUM_HEADS=num_heads, DEPTHS=depths
+        )
+
+        def embed(stage, cin, cout):  # 7x7 / 4 for the first stage, 3x3 / 2 after
+            return OverlapPatchEmbed(cin, cout, *((7, 4) if stage == 0 else (3, 2)))
+
+        def block(stage, rate):
+            dim = embed_dims[stage]
+            return MiTBlock(dim, num_heads[stage], sr_ratios[stage], mlp_ratio, rate)
+
+        def norm(dim):
+            return nn.LayerNorm(dim, eps=1e-6)
+
+        self.add_stages(in_channels, embed_dims, depths, drop_path_rate, embed, block, norm)
         self.embed_dims = tuple(embed_dims)
-        self._out_features = list(out_features)
-        self._out_feature_channels = {n: c for n, c in zip(_NAMES, embed_dims)}
-        self._out_feature_strides = {n: 2 ** (i + 2) for i, n in enumerate(_NAMES)}
-        self.apply(_init)
+        self.apply(init_weights)
 
-    @property
-    def size_divisibility(self) -> int:
-        return 32
-
-    def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
-        out = {}
-        for i, name in enumerate(_NAMES):
-            x, h, w = getattr(self, f"patch_embed{i + 1}")(x)
-            for block in getattr(self, f"block{i + 1}"):
-                x = block(x, h, w)
-            x = getattr(self, f"norm{i + 1}")(x)
-            x = x.transpose(1, 2).reshape(x.shape[0], -1, h, w)
-            if name in self._out_features:
-                out[name] = x
-        return out
-
-    def output_shape(self) -> Dict[str, ShapeSpec]:
-        return {
-            n: ShapeSpec(
-                channels=self._out_feature_channels[n], stride=self._out_feature_strides[n]
-            )
-            for n in self._out_features
-        }
+    def stage(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """Tokens of the patch embedding through the blocks on their (h, w) grid, then the
+        stage's LayerNorm; returned as a map (N, C, h, w)."""
+        x, h, w = getattr(self, f"patch_embed{i}")(x)
+        for block in getattr(self, f"block{i}"):
+            x = block(x, h, w)
+        x = getattr(self, f"norm{i}")(x)
+        return x.transpose(1, 2).reshape(x.shape[0], -1, h, w)
 
 
 def mit_args_from_config(cfg) -> Dict[str, List]:

@@ -10,19 +10,20 @@ between); later ones a 3x3 stride-2 conv + BN. Every stage ends with a LayerNorm
 
 Module names follow the official release (Visual-Attention-Network/SegNeXt,
 ``mmseg/models/backbones/mscan.py``), so its checkpoints load by name. See
-docs/models_efficient.md.
+docs/models_efficient.md. The stage scaffolding is
+:class:`hardseg.modeling.backbone.pyramid.PyramidEncoder`, shared with MiT.
 """
 
-from typing import Dict, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
 
 from detectron2.layers import ShapeSpec, get_norm
-from detectron2.modeling import BACKBONE_REGISTRY, Backbone
+from detectron2.modeling import BACKBONE_REGISTRY
 
 from .drop_path import DropPath
-from .mit import _init
+from .pyramid import STAGE_NAMES, PyramidEncoder, init_weights
 
 __all__ = ["MSCAN_VARIANTS", "MSCAN", "build_mscan_backbone"]
 
@@ -33,7 +34,6 @@ MSCAN_VARIANTS = {
     "b": dict(embed_dims=(64, 128, 320, 512), depths=(3, 3, 12, 3), drop_path_rate=0.1),
     "l": dict(embed_dims=(64, 128, 320, 512), depths=(3, 5, 27, 3), drop_path_rate=0.3),
 }
-_NAMES = ("res2", "res3", "res4", "res5")
 
 
 class MultiScaleConvAttention(nn.Module):
@@ -130,7 +130,7 @@ class StemEmbed(nn.Module):
         return self.proj(x)
 
 
-class MSCAN(Backbone):
+class MSCAN(PyramidEncoder):
     """MSCAN encoder: ``forward(images (N, 3, H, W))`` -> ``{"res2": (N, C_0, H/4, W/4), ...,
     "res5": (N, C_3, H/32, W/32)}`` for the names in ``out_features``.
 
@@ -148,59 +148,34 @@ class MSCAN(Backbone):
         mlp_ratios: Sequence[float] = (8, 8, 4, 4),
         drop_path_rate: float = 0.1,
         norm: str = "SyncBN",
-        out_features: Sequence[str] = _NAMES,
+        out_features: Sequence[str] = STAGE_NAMES,
         in_channels: int = 3,
     ):
-        super().__init__()
-        for name, v in (("EMBED_DIMS", embed_dims), ("DEPTHS", depths), ("MLP_RATIOS", mlp_ratios)):
-            if len(v) != 4:
-                raise ValueError(f"MODEL.MSCAN.{name} needs 4 values (one per stage), got {v}.")
-        unknown = set(out_features) - set(_NAMES)
-        if unknown:
-            raise ValueError(f"MODEL.MSCAN.OUT_FEATURES: {sorted(unknown)} not in {_NAMES}.")
-        rates = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
-        prev, start = in_channels, 0
-        for i in range(4):
-            embed = StemEmbed if i == 0 else ConvEmbed
-            self.add_module(f"patch_embed{i + 1}", embed(prev, embed_dims[i], norm))
-            blocks = [
-                MSCANBlock(embed_dims[i], mlp_ratios[i], rates[start + j], norm)
-                for j in range(depths[i])
-            ]
-            self.add_module(f"block{i + 1}", nn.ModuleList(blocks))
-            self.add_module(f"norm{i + 1}", nn.LayerNorm(embed_dims[i]))
-            prev, start = embed_dims[i], start + depths[i]
-        self._out_features = list(out_features)
-        self._out_feature_channels = dict(zip(_NAMES, embed_dims))
-        self._out_feature_strides = {n: 2 ** (i + 2) for i, n in enumerate(_NAMES)}
-        self.apply(_init)
-        for m in self.modules():  # _init resets nothing of the layer scales; keep them at 0.01
+        super().__init__(
+            "MSCAN", out_features, EMBED_DIMS=embed_dims, DEPTHS=depths, MLP_RATIOS=mlp_ratios
+        )
+
+        def embed(stage, cin, cout):  # two stride-2 convs for the first stage, one after
+            return (StemEmbed if stage == 0 else ConvEmbed)(cin, cout, norm)
+
+        def block(stage, rate):
+            return MSCANBlock(embed_dims[stage], mlp_ratios[stage], rate, norm)
+
+        self.add_stages(in_channels, embed_dims, depths, drop_path_rate, embed, block, nn.LayerNorm)
+        self.apply(init_weights)
+        for (
+            m
+        ) in self.modules():  # init_weights resets nothing of the layer scales; keep them at 0.01
             if isinstance(m, MSCANBlock):
                 nn.init.constant_(m.layer_scale_1, 1e-2)
                 nn.init.constant_(m.layer_scale_2, 1e-2)
 
-    @property
-    def size_divisibility(self) -> int:
-        return 32
-
-    def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
-        out = {}
-        for i, name in enumerate(_NAMES):
-            x = getattr(self, f"patch_embed{i + 1}")(x)
-            for block in getattr(self, f"block{i + 1}"):
-                x = block(x)
-            x = getattr(self, f"norm{i + 1}")(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-            if name in self._out_features:
-                out[name] = x
-        return out
-
-    def output_shape(self) -> Dict[str, ShapeSpec]:
-        return {
-            n: ShapeSpec(
-                channels=self._out_feature_channels[n], stride=self._out_feature_strides[n]
-            )
-            for n in self._out_features
-        }
+    def stage(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """Patch embedding and blocks on maps, then the stage's LayerNorm over channels."""
+        x = getattr(self, f"patch_embed{i}")(x)
+        for block in getattr(self, f"block{i}"):
+            x = block(x)
+        return getattr(self, f"norm{i}")(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
 def mscan_args_from_config(cfg) -> dict:

@@ -26,6 +26,8 @@ from detectron2.modeling.backbone.resnet import BasicBlock, BasicStem, Bottlenec
 from detectron2.projects.deeplab.resnet import DeepLabStem
 
 __all__ = [
+    "BasicStemCeilPool",
+    "DeepLabStemCeilPool",
     "DilatedBasicBlock",
     "DilatedResNet",
     "build_resnet_dilated_backbone",
@@ -114,11 +116,53 @@ class DilatedBasicBlock(CNNBlockBase):
         return out
 
 
+class DeepLabStemCeilPool(DeepLabStem):
+    """detectron2's :class:`DeepLabStem` (three 3x3 convs, the first with stride 2) whose 3x3
+    stride-2 max-pool (padding 1) rounds its output size up (``ceil_mode=True``), as the deep-stem
+    ResNet of the official U2PL code (Haochen-Wang409/U2PL @ab3d2be, ``u2pl/models/resnet.py``).
+    Same parameters and checkpoint keys as ``DeepLabStem``.
+
+    Shapes: (N, C_in, H, W) -> (N, C, stem_size(H), stem_size(W)) with c = ceil(H / 2) the size
+    after the stride-2 conv and stem_size(H) = floor(c / 2) + 1, where floor mode gives
+    ceil(c / 2): the same for odd c (H = 769 -> 193, H = 513 -> 129), one more for even c
+    (H = 772 -> 194 instead of 193, H = 1024 -> 257 instead of 256).
+    """
+
+    def forward(self, x):
+        for conv in (self.conv1, self.conv2, self.conv3):
+            x = F.relu_(conv(x))
+        return F.max_pool2d(x, kernel_size=3, stride=2, padding=1, ceil_mode=True)
+
+
+class BasicStemCeilPool(BasicStem):
+    """detectron2's :class:`BasicStem` (7x7 stride-2 conv) with the ceil-mode max-pool of
+    :class:`DeepLabStemCeilPool` (same sizes); same parameters and checkpoint keys."""
+
+    def forward(self, x):
+        x = F.relu_(self.conv1(x))
+        return F.max_pool2d(x, kernel_size=3, stride=2, padding=1, ceil_mode=True)
+
+
+_STEM_CLASSES = {
+    ("basic", False): BasicStem,
+    ("basic", True): BasicStemCeilPool,
+    ("deeplab", False): DeepLabStem,
+    ("deeplab", True): DeepLabStemCeilPool,
+}
+
+
 class DilatedResNet(ResNet):
     """detectron2's :class:`ResNet` with a settable ``size_divisibility`` (0: none, the ResNet
     default): the meta-architecture pads images and labels (with the ignore value) to a multiple
     of it, e.g. 4 so that a 769x769 crop becomes 772x772 and stride-4 logits times 4 match the
-    labels. Same parameters and checkpoint keys as ``ResNet``."""
+    labels. Same parameters and checkpoint keys as ``ResNet``.
+
+    :attr:`stem_pool_ceil_mode` is True when the stem's max-pool is ceil-mode
+    (:class:`DeepLabStemCeilPool`, :class:`BasicStemCeilPool`): the stride-4 grid then has
+    ``floor(ceil(H / 2) / 2) + 1`` rows, one more than H / 4 for H a multiple of 4, so logits
+    upsampled x4 are larger than the input. :class:`HardSegmentor` then resizes the logits to the
+    input size at inference (as the official U2PL code does) instead of upsampling x4 and
+    cropping."""
 
     def __init__(self, stem, stages, out_features=None, size_divisibility: int = 0):
         super().__init__(stem, stages, out_features=out_features)
@@ -131,6 +175,10 @@ class DilatedResNet(ResNet):
     @property
     def size_divisibility(self) -> int:
         return self._size_divisibility
+
+    @property
+    def stem_pool_ceil_mode(self) -> bool:
+        return isinstance(self.stem, (DeepLabStemCeilPool, BasicStemCeilPool))
 
 
 def _check_dilations(res4_dilation, res5_dilation):
@@ -169,7 +217,8 @@ def build_resnet_dilated_backbone(cfg, input_shape):
 
     Config keys read: ``MODEL.RESNETS.{DEPTH, NORM, STEM_TYPE, STEM_OUT_CHANNELS,
     RES2_OUT_CHANNELS, NUM_GROUPS, WIDTH_PER_GROUP, STRIDE_IN_1X1, RES4_DILATION,
-    RES5_DILATION, RES5_MULTI_GRID, CONTRACT_DILATION, SIZE_DIVISIBILITY, OUT_FEATURES}`` and
+    RES5_DILATION, RES5_MULTI_GRID, CONTRACT_DILATION, SIZE_DIVISIBILITY, STEM_POOL_CEIL_MODE,
+    OUT_FEATURES}`` and
     ``MODEL.BACKBONE.FREEZE_AT``
     (``RES4_DILATION``, ``RES5_MULTI_GRID`` and ``STEM_TYPE`` come from
     :func:`detectron2.projects.deeplab.add_deeplab_config`).
@@ -201,7 +250,10 @@ def build_resnet_dilated_backbone(cfg, input_shape):
     e.g. OS16 on (N, 3, 512, 1024) with R101 defaults: res2 (N, 256, 128, 256),
     res3 (N, 512, 64, 128), res4 (N, 1024, 32, 64), res5 (N, 2048, 32, 64).
     ``output_shape()`` reports exactly these strides and channels. The stem output has
-    stride 4 and ``STEM_OUT_CHANNELS`` channels for both stem types.
+    stride 4 and ``STEM_OUT_CHANNELS`` channels for both stem types. With
+    ``STEM_POOL_CEIL_MODE`` the stem's max-pool rounds up (:class:`DeepLabStemCeilPool`): for H a
+    multiple of 4 every map has one more row (res2 H/4 + 1), for the official odd crops
+    (769, 513) the sizes are the same; ``output_shape()`` keeps the nominal strides.
 
     Args:
         cfg (CfgNode): a detectron2 config with the DeepLab keys added.
@@ -231,6 +283,7 @@ def build_resnet_dilated_backbone(cfg, input_shape):
         res5_multi_grid=list(r.RES5_MULTI_GRID),
         contract_dilation=r.get("CONTRACT_DILATION", False),
         size_divisibility=r.get("SIZE_DIVISIBILITY", 0),
+        stem_pool_ceil_mode=r.get("STEM_POOL_CEIL_MODE", False),
         out_features=list(r.OUT_FEATURES),
         freeze_at=cfg.MODEL.BACKBONE.FREEZE_AT,
         in_channels=in_channels,
@@ -252,6 +305,7 @@ def make_resnet_dilated(
     res5_multi_grid=(1, 1, 1),
     contract_dilation: bool = False,
     size_divisibility: int = 0,
+    stem_pool_ceil_mode: bool = False,
     out_features=("res5",),
     freeze_at: int = 0,
     in_channels: int = 3,
@@ -265,7 +319,8 @@ def make_resnet_dilated(
     combined with a non-trivial res5 multi-grid. mmseg's V1c is ``stem_type="deeplab"``,
     ``stem_out_channels=64`` (deep stem 32-32-64), ``stride_in_1x1=False`` (stride on the 3x3 conv)
     and ``contract_dilation=True``. ``size_divisibility`` (``MODEL.RESNETS.SIZE_DIVISIBILITY``):
-    see :class:`DilatedResNet`."""
+    see :class:`DilatedResNet`. ``stem_pool_ceil_mode`` (``MODEL.RESNETS.STEM_POOL_CEIL_MODE``): the
+    stem's max-pool rounds its output size up (:class:`DeepLabStemCeilPool`)."""
     out_features = list(out_features)
     res5_multi_grid = list(res5_multi_grid)
     if depth not in _BLOCKS_PER_STAGE:
@@ -294,10 +349,8 @@ def make_resnet_dilated(
             "(basic blocks have no grouped convs); set it to 1."
         )
 
-    if stem_type == "deeplab":
-        stem = DeepLabStem(in_channels=in_channels, out_channels=stem_out_channels, norm=norm)
-    else:
-        stem = BasicStem(in_channels=in_channels, out_channels=stem_out_channels, norm=norm)
+    stem_class = _STEM_CLASSES[(stem_type, bool(stem_pool_ceil_mode))]
+    stem = stem_class(in_channels=in_channels, out_channels=stem_out_channels, norm=norm)
 
     blocks_per_stage = _BLOCKS_PER_STAGE[depth]
     # Only build the stages needed for the requested outputs (unused parameters would have

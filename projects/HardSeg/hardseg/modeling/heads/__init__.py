@@ -38,6 +38,7 @@ from .upernet_head import UPerNetHead
 from .deeplabv3_head import DeepLabV3PerPixelHead
 from .hrnet_fcn_head import HRNetFCNHead
 from .ocr_head import HRNetOCRHead
+from .cac_options import CACOptions
 from .cac_head import ConfidenceAwareContrastiveHead
 from .segformer_head import SegFormerHead
 from .ham_head import LightHamHead

@@ -25,7 +25,7 @@ from ..losses import (
     check_pixel_form,
     select_loss_inputs,
 )
-from ..losses.cac import CLASS_MEAN_MODES
+from .cac_options import CACOptions
 
 _SEG = "seg."
 _OWN = ("proj.", "weight_branch.")
@@ -120,19 +120,9 @@ class ConfidenceAwareContrastiveHead(nn.Module):
         num_classes: int,
         cac_input: str = "",
         weight_branch: str = "auto",
-        proj_channels: int = 256,
-        weight_kernel_size: int = 1,
         norm: str = "BN",
-        loss_weight: float = 0.4,
-        weight_loss_weight: float = 1.5,
-        warmup_iters: int = 0,
-        max_sample: int = 1024,
-        threshold: int = 100,
-        temperature: float = 0.1,
-        base_temperature: float = 0.07,
-        hard_sort: bool = True,
-        easy_sort: bool = True,
-        class_mean: str = "all_slots",
+        options: Optional[CACOptions] = None,
+        **overrides,
     ):
         """
         Args:
@@ -143,8 +133,11 @@ class ConfidenceAwareContrastiveHead(nn.Module):
             weight_branch: "auto" (the head's own weight branch when it has one and X is its
                 "head_input", as the official OCR and SegFormer heads; else the conv branch),
                 "head" or "conv" (docs/methods/cac.md §3).
-            loss_weight, weight_loss_weight: alpha and beta.
-            Other arguments: ``MODEL.CAC.*`` (hardseg/config/cac.py).
+            norm: norm of the projection head and the conv weight branch.
+            options: the ``MODEL.CAC.*`` settings (:class:`CACOptions`, alpha = ``loss_weight``,
+                beta = ``weight_loss_weight``); None = the official defaults.
+            overrides: :class:`CACOptions` fields that replace those of ``options``
+                (``proj_channels=8``, ``loss_weight=1.0``, ...; LazyConfig passes them so).
         Raises:
             ValueError: naming the ``MODEL.CAC`` / ``MODEL.SEM_SEG_HEAD`` key to change.
         """
@@ -178,15 +171,10 @@ class ConfidenceAwareContrastiveHead(nn.Module):
                 f"MODEL.CAC.INPUT_FEATURE={cac_input!r}: {name} offers the features "
                 f"{sorted(channels)} from layers(..., return_features=True); name one of them."
             )
-        if class_mean not in CLASS_MEAN_MODES:
-            raise ValueError(
-                f"MODEL.CAC.CLASS_MEAN={class_mean!r}; choose one of {CLASS_MEAN_MODES}."
-            )
-        if warmup_iters < 0:
-            raise ValueError(f"MODEL.CAC.WARMUP_ITERS must be >= 0, got {warmup_iters}.")
+        options = CACOptions.resolve(options, **overrides)
         self.seg = head
         self.cac_input = cac_input
-        self.proj = ProjectionHead(channels[cac_input], proj_channels, norm)
+        self.proj = ProjectionHead(channels[cac_input], options.proj_channels, norm)
         # A head may bring its own weight branch (OCRNet: a complete second stage 2; SegFormer:
         # per-level convs), used with its own X "head_input" (docs/methods/cac.md §3).
         own_branch = getattr(inner, "cac_weight_branch", None)
@@ -206,21 +194,13 @@ class ConfidenceAwareContrastiveHead(nn.Module):
             self.weight_branch = own_branch(num_classes)
         else:
             self.weight_branch = WeightBranch(
-                channels[cac_input], num_classes, weight_kernel_size, norm
+                channels[cac_input], num_classes, options.weight_kernel_size, norm
             )
         self.wants_head_features = True  # HardSegmentor passes layers()' features to losses()
-        self.loss_weight = float(loss_weight)
-        self.weight_loss_weight = float(weight_loss_weight)
-        self.warmup_iters = int(warmup_iters)
-        self.cac_options = dict(
-            max_sample=max_sample,
-            threshold=threshold,
-            temperature=temperature,
-            base_temperature=base_temperature,
-            hard_sort=hard_sort,
-            easy_sort=easy_sort,
-            class_mean=class_mean,
-        )
+        self.loss_weight = float(options.loss_weight)
+        self.weight_loss_weight = float(options.weight_loss_weight)
+        self.warmup_iters = int(options.warmup_iters)
+        self.cac_options = options.loss_kwargs()
         self.ignore_value = head.ignore_value
         self.common_stride = getattr(head, "common_stride", None)
         self.register_state_dict_post_hook(ConfidenceAwareContrastiveHead._plain_keys)
@@ -252,19 +232,8 @@ class ConfidenceAwareContrastiveHead(nn.Module):
             "num_classes": cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES,
             "cac_input": c.INPUT_FEATURE,
             "weight_branch": c.WEIGHT_BRANCH,
-            "proj_channels": c.PROJ_CHANNELS,
-            "weight_kernel_size": c.WEIGHT_KERNEL_SIZE,
             "norm": cfg.MODEL.SEM_SEG_HEAD.NORM,
-            "loss_weight": c.LOSS_WEIGHT,
-            "weight_loss_weight": c.WEIGHT_LOSS_WEIGHT,
-            "warmup_iters": c.WARMUP_ITERS,
-            "max_sample": c.MAX_SAMPLE,
-            "threshold": c.THRESHOLD,
-            "temperature": c.TEMPERATURE,
-            "base_temperature": c.BASE_TEMPERATURE,
-            "hard_sort": c.HARD_SORT,
-            "easy_sort": c.EASY_SORT,
-            "class_mean": c.CLASS_MEAN,
+            "options": CACOptions.from_config(cfg),
         }
 
     @property

@@ -13,7 +13,7 @@ from detectron2.config import configurable
 from detectron2.layers import ASPP, Conv2d, ShapeSpec, get_norm
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
-from ._common import as_shape_specs, check_in_features, init_predictor, loss_args_from_config
+from ._common import as_shape_specs, check_in_features, loss_args_from_config
 from .per_pixel import PerPixelLossMixin
 
 
@@ -73,8 +73,7 @@ class DeepLabV3PerPixelHead(PerPixelLossMixin, nn.Module):
                 for _ in range(num_convs)
             )
         )
-        self.predictor = nn.Conv2d(channels, num_classes, 1)
-        init_predictor(self.predictor, predictor_init_std)
+        self.init_classifier(channels, num_classes, init_std=predictor_init_std)
 
     @classmethod
     def from_config(cls, cfg, input_shape):

@@ -10,9 +10,8 @@ from torch.nn import functional as F
 from detectron2.config import configurable
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
-from ..losses import loss_spec_from_config
 from ..shape_spec import as_shape_specs
-from ._common import init_predictor
+from ._common import loss_args_from_config
 from .per_pixel import PerPixelLossMixin
 
 
@@ -133,9 +132,7 @@ class LightHamHead(PerPixelLossMixin, nn.Module):
         self.squeeze = ConvGNReLU(total, ham_channels, gn_groups)
         self.hamburger = Hamburger(ham_channels, rank, train_steps, eval_steps, gn_groups)
         self.align = ConvGNReLU(ham_channels, channels, gn_groups)
-        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
-        self.predictor = nn.Conv2d(channels, num_classes, 1)
-        init_predictor(self.predictor, predictor_init_std)
+        self.init_classifier(channels, num_classes, dropout=dropout, init_std=predictor_init_std)
         self.common_stride = input_shape[self.in_features[0]].stride
         self.init_loss(loss_type, loss_weight, ignore_value)
 
@@ -143,8 +140,8 @@ class LightHamHead(PerPixelLossMixin, nn.Module):
     def from_config(cls, cfg, input_shape):
         h = cfg.MODEL.SEM_SEG_HEAD
         return {
+            **loss_args_from_config(cfg),
             "input_shape": input_shape,
-            "num_classes": h.NUM_CLASSES,
             "in_features": h.IN_FEATURES,
             "ham_channels": h.HAM_CHANNELS,
             "channels": h.CHANNELS,
@@ -153,9 +150,6 @@ class LightHamHead(PerPixelLossMixin, nn.Module):
             "eval_steps": h.HAM_EVAL_STEPS,
             "gn_groups": h.GN_GROUPS,
             "dropout": h.DROPOUT,
-            "loss_type": loss_spec_from_config(cfg),
-            "loss_weight": h.LOSS_WEIGHT,
-            "ignore_value": h.IGNORE_VALUE,
             "predictor_init_std": h.PREDICTOR_INIT_STD,
         }
 

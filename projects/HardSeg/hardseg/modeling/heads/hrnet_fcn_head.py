@@ -11,8 +11,7 @@ from detectron2.config import configurable
 from detectron2.layers import ShapeSpec, get_norm
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
-from ..losses import loss_spec_from_config
-from ._common import as_shape_specs, init_predictor
+from ._common import as_shape_specs, loss_args_from_config
 from .per_pixel import PerPixelLossMixin
 
 
@@ -84,16 +83,19 @@ class HRNetFCNHead(PerPixelLossMixin, nn.Module):
             for i in range(num_convs)
         ]
         self.convs = nn.Sequential(*convs)
-        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
-        self.predictor = nn.Conv2d(channels if num_convs else self.in_channels, num_classes, 1)
-        init_predictor(self.predictor, predictor_init_std)
+        self.init_classifier(
+            channels if num_convs else self.in_channels,
+            num_classes,
+            dropout=dropout,
+            init_std=predictor_init_std,
+        )
 
     @classmethod
     def from_config(cls, cfg, input_shape):
         h = cfg.MODEL.SEM_SEG_HEAD
         return {
+            **loss_args_from_config(cfg),
             "input_shape": input_shape,
-            "num_classes": h.NUM_CLASSES,
             "in_features": list(h.IN_FEATURES),
             "channels": h.CHANNELS,
             "num_convs": h.NUM_CONVS,
@@ -101,9 +103,6 @@ class HRNetFCNHead(PerPixelLossMixin, nn.Module):
             "dropout": h.DROPOUT,
             "norm": h.NORM,
             "align_corners": h.ALIGN_CORNERS,
-            "loss_type": loss_spec_from_config(cfg),
-            "loss_weight": h.LOSS_WEIGHT,
-            "ignore_value": h.IGNORE_VALUE,
             "predictor_init_std": h.PREDICTOR_INIT_STD,
         }
 

@@ -1,4 +1,5 @@
-"""The loss half of HardSeg's per-pixel head contract, shared by every per-pixel head."""
+"""The loss half of HardSeg's per-pixel head contract, shared by every per-pixel head, and the
+classifier tail (dropout + 1x1 predictor) most of them end with."""
 
 from typing import Dict, Optional
 
@@ -7,6 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..precision import float32_island
+from ._common import init_predictor
 from ..losses import (
     WeightedSumLoss,
     build_sem_seg_loss,
@@ -44,6 +46,26 @@ class PerPixelLossMixin:
         self.loss_weight = loss_weight
         self.ignore_value = ignore_value
         self.loss = build_sem_seg_loss(loss_type, ignore_value)
+
+    def init_classifier(
+        self,
+        in_channels: int,
+        num_classes: int,
+        *,
+        dropout: Optional[float] = None,
+        init_std: Optional[float] = None,
+        bias: bool = True,
+    ) -> None:
+        """Set the classifier tail: ``dropout`` (``Dropout2d(p)``, Identity for p = 0; not set
+        when None) and ``predictor``, a 1x1 conv ``in_channels -> num_classes`` initialised
+        N(0, ``init_std``) with zero bias as mmseg's decode heads (PyTorch's default init when
+        ``init_std`` is None). Call it where the head's predictor belongs in its module order
+        (parameter order and the random init depend on it)."""
+        if dropout is not None:
+            self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
+        self.predictor = nn.Conv2d(in_channels, num_classes, 1, bias=bias)
+        if init_std is not None:
+            init_predictor(self.predictor, init_std)
 
     def forward(self, features: Dict[str, torch.Tensor], targets=None, *, loss_inputs=None):
         """Training: ``(None, losses)``; inference: ``(logits (N, K, H, W), {})`` (upsampled).

@@ -10,8 +10,8 @@ from detectron2.config import configurable
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
 from ..backbone.regseg import ConvBnAct
-from ..losses import loss_spec_from_config
 from ..shape_spec import as_shape_specs
+from ._common import loss_args_from_config
 from .per_pixel import PerPixelLossMixin
 
 
@@ -50,7 +50,7 @@ class RegSegHead(PerPixelLossMixin, nn.Module):
         self.head4 = ConvBnAct(c4, 8, 1, norm=norm)
         self.conv8 = ConvBnAct(128, 64, 3, norm=norm)
         self.conv4 = ConvBnAct(64 + 8, 64, 3, norm=norm)
-        self.predictor = nn.Conv2d(64, num_classes, 1)
+        self.init_classifier(64, num_classes)
         self.common_stride = input_shape[self.in_features[0]].stride
         self.init_loss(loss_type, loss_weight, ignore_value)
 
@@ -58,13 +58,10 @@ class RegSegHead(PerPixelLossMixin, nn.Module):
     def from_config(cls, cfg, input_shape):
         h = cfg.MODEL.SEM_SEG_HEAD
         return {
+            **loss_args_from_config(cfg),
             "input_shape": input_shape,
-            "num_classes": h.NUM_CLASSES,
             "in_features": h.IN_FEATURES,
             "norm": h.NORM,
-            "loss_type": loss_spec_from_config(cfg),
-            "loss_weight": h.LOSS_WEIGHT,
-            "ignore_value": h.IGNORE_VALUE,
         }
 
     def layers(self, features: Dict[str, torch.Tensor], *, return_features: bool = False):

@@ -10,9 +10,8 @@ from detectron2.config import configurable
 from detectron2.layers import get_norm
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
-from ..losses import loss_spec_from_config
 from ..shape_spec import as_shape_specs
-from ._common import init_predictor
+from ._common import loss_args_from_config
 from .per_pixel import PerPixelLossMixin
 
 
@@ -83,9 +82,7 @@ class SegFormerHead(PerPixelLossMixin, nn.Module):
         for i, f in enumerate(self.in_features):
             self.add_module(f"linear_c{i + 1}", TokenLinear(input_shape[f].channels, embed_dim))
         self.linear_fuse = ConvNormReLU(4 * embed_dim, embed_dim, norm)
-        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
-        self.predictor = nn.Conv2d(embed_dim, num_classes, 1)
-        init_predictor(self.predictor, predictor_init_std)
+        self.init_classifier(embed_dim, num_classes, dropout=dropout, init_std=predictor_init_std)
         self.common_stride = input_shape[self.in_features[0]].stride
         self.norm = norm
         self.init_loss(loss_type, loss_weight, ignore_value)
@@ -94,15 +91,12 @@ class SegFormerHead(PerPixelLossMixin, nn.Module):
     def from_config(cls, cfg, input_shape):
         h = cfg.MODEL.SEM_SEG_HEAD
         return {
+            **loss_args_from_config(cfg),
             "input_shape": input_shape,
-            "num_classes": h.NUM_CLASSES,
             "in_features": h.IN_FEATURES,
             "embed_dim": h.CONVS_DIM,
             "dropout": h.DROPOUT,
             "norm": h.NORM,
-            "loss_type": loss_spec_from_config(cfg),
-            "loss_weight": h.LOSS_WEIGHT,
-            "ignore_value": h.IGNORE_VALUE,
             "predictor_init_std": h.PREDICTOR_INIT_STD,
         }
 

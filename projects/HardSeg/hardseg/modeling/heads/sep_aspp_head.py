@@ -18,7 +18,7 @@ from detectron2.layers import Conv2d, ShapeSpec, get_norm
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
 from ..losses import loss_spec_from_config
-from ._common import as_shape_specs, init_predictor
+from ._common import as_shape_specs
 from .per_pixel import PerPixelLossMixin
 
 
@@ -127,9 +127,7 @@ class DepthwiseSeparableASPPHead(PerPixelLossMixin, nn.Module):
             SeparableConv(channels + c1_channels, channels, 3, norm),
             SeparableConv(channels, channels, 3, norm),
         )
-        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
-        self.predictor = nn.Conv2d(channels, num_classes, 1)
-        init_predictor(self.predictor, predictor_init_std)
+        self.init_classifier(channels, num_classes, dropout=dropout, init_std=predictor_init_std)
 
     @classmethod
     def from_config(cls, cfg, input_shape):

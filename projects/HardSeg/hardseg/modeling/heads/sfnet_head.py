@@ -16,9 +16,8 @@ from detectron2.config import configurable
 from detectron2.layers import get_norm
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
-from ..losses import loss_spec_from_config
 from ..shape_spec import as_shape_specs
-from ._common import init_predictor
+from ._common import loss_args_from_config
 from .per_pixel import PerPixelLossMixin
 
 
@@ -124,8 +123,7 @@ class SFNetHead(PerPixelLossMixin, nn.Module):
         self.fpn_out = nn.ModuleList(conv_bn_relu(fpn_dim, fpn_dim, 3, norm) for _ in chans[:-1])
         self.fpn_out_align = nn.ModuleList(FlowAlignment(fpn_dim) for _ in chans[:-1])
         self.conv_last = conv_bn_relu(len(chans) * fpn_dim, fpn_dim, 3, norm)
-        self.predictor = nn.Conv2d(fpn_dim, num_classes, 1)
-        init_predictor(self.predictor, predictor_init_std)
+        self.init_classifier(fpn_dim, num_classes, init_std=predictor_init_std)
         self.align_corners = True
         self.common_stride = input_shape[self.in_features[0]].stride
         self.init_loss(loss_type, loss_weight, ignore_value)
@@ -134,14 +132,11 @@ class SFNetHead(PerPixelLossMixin, nn.Module):
     def from_config(cls, cfg, input_shape):
         h = cfg.MODEL.SEM_SEG_HEAD
         return {
+            **loss_args_from_config(cfg),
             "input_shape": input_shape,
-            "num_classes": h.NUM_CLASSES,
             "in_features": h.IN_FEATURES,
             "fpn_dim": h.CONVS_DIM,
             "norm": h.NORM,
-            "loss_type": loss_spec_from_config(cfg),
-            "loss_weight": h.LOSS_WEIGHT,
-            "ignore_value": h.IGNORE_VALUE,
             "predictor_init_std": h.PREDICTOR_INIT_STD,
         }
 

@@ -10,9 +10,8 @@ from detectron2.config import configurable
 from detectron2.layers import get_norm
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
-from ..losses import loss_spec_from_config
 from ..shape_spec import as_shape_specs
-from ._common import init_predictor
+from ._common import loss_args_from_config
 from .per_pixel import PerPixelLossMixin
 
 
@@ -54,9 +53,7 @@ class SimpleSumHead(PerPixelLossMixin, nn.Module):
         self.linear_fuse = nn.Module()  # official keys: linear_fuse.conv / linear_fuse.bn
         self.linear_fuse.conv = nn.Conv2d(c, c, 1, groups=c if depthwise else 1, bias=False)
         self.linear_fuse.bn = get_norm(norm, c)
-        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
-        self.predictor = nn.Conv2d(c, num_classes, 1)
-        init_predictor(self.predictor, predictor_init_std)
+        self.init_classifier(c, num_classes, dropout=dropout, init_std=predictor_init_std)
         self.common_stride = input_shape[self.in_features[0]].stride
         self.init_loss(loss_type, loss_weight, ignore_value)
 
@@ -64,15 +61,12 @@ class SimpleSumHead(PerPixelLossMixin, nn.Module):
     def from_config(cls, cfg, input_shape):
         h = cfg.MODEL.SEM_SEG_HEAD
         return {
+            **loss_args_from_config(cfg),
             "input_shape": input_shape,
-            "num_classes": h.NUM_CLASSES,
             "in_features": h.IN_FEATURES,
             "depthwise": h.DEPTHWISE_FUSE,
             "dropout": h.DROPOUT,
             "norm": h.NORM,
-            "loss_type": loss_spec_from_config(cfg),
-            "loss_weight": h.LOSS_WEIGHT,
-            "ignore_value": h.IGNORE_VALUE,
             "predictor_init_std": h.PREDICTOR_INIT_STD,
         }
 

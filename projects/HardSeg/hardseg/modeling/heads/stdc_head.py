@@ -16,8 +16,8 @@ from detectron2.config import configurable
 from detectron2.layers import get_norm
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
-from ..losses import loss_spec_from_config
 from ..shape_spec import as_shape_specs
+from ._common import loss_args_from_config
 from .per_pixel import PerPixelLossMixin
 
 # The Laplacian of the detail targets (official DetailAggregateLoss).
@@ -154,7 +154,7 @@ class STDCHead(PerPixelLossMixin, nn.Module):
         self.conv_avg = ConvBNReLU(c32, cc, 1, norm)
         self.ffm = FeatureFusion(c8 + cc, fuse_channels, norm)
         self.conv_out = ConvBNReLU(fuse_channels, fuse_channels, 3, norm)
-        self.predictor = nn.Conv2d(fuse_channels, num_classes, 1, bias=False)
+        self.init_classifier(fuse_channels, num_classes, bias=False)
         self.conv_out16 = OutputBranch(cc, aux_channels, num_classes, norm)
         self.conv_out32 = OutputBranch(cc, aux_channels, num_classes, norm)
         self.conv_out_sp8 = OutputBranch(c8, aux_channels, 1, norm)
@@ -170,8 +170,8 @@ class STDCHead(PerPixelLossMixin, nn.Module):
     def from_config(cls, cfg, input_shape):
         h = cfg.MODEL.SEM_SEG_HEAD
         return {
+            **loss_args_from_config(cfg),
             "input_shape": input_shape,
-            "num_classes": h.NUM_CLASSES,
             "in_features": h.IN_FEATURES,
             "context_channels": h.STDC_CONTEXT_CHANNELS,
             "fuse_channels": h.STDC_FUSE_CHANNELS,
@@ -179,9 +179,6 @@ class STDCHead(PerPixelLossMixin, nn.Module):
             "aux_weight": h.STDC_AUX_WEIGHT,
             "detail_weight": h.STDC_DETAIL_WEIGHT,
             "norm": h.NORM,
-            "loss_type": loss_spec_from_config(cfg),
-            "loss_weight": h.LOSS_WEIGHT,
-            "ignore_value": h.IGNORE_VALUE,
         }
 
     def context_path(self, features):

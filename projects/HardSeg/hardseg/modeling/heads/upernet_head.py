@@ -13,7 +13,7 @@ from detectron2.config import configurable
 from detectron2.layers import Conv2d, ShapeSpec, get_norm
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
-from ._common import as_shape_specs, check_in_features, init_predictor, loss_args_from_config
+from ._common import as_shape_specs, check_in_features, loss_args_from_config
 from .per_pixel import PerPixelLossMixin
 
 
@@ -70,9 +70,7 @@ class UPerNetHead(PerPixelLossMixin, nn.Module):
         self.lateral_convs = nn.ModuleList(conv(c, 1) for c in chans[:-1])
         self.fpn_convs = nn.ModuleList(conv(channels, 3) for _ in chans[:-1])
         self.fpn_bottleneck = conv(len(chans) * channels, 3)
-        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
-        self.predictor = nn.Conv2d(channels, num_classes, 1)
-        init_predictor(self.predictor, predictor_init_std)
+        self.init_classifier(channels, num_classes, dropout=dropout, init_std=predictor_init_std)
 
     @classmethod
     def from_config(cls, cfg, input_shape):

@@ -25,7 +25,7 @@ from .distance import (
     dist_penalty_map,
     signed_distance_maps,
 )
-from .hardness import hardness_losses, hardness_weights
+from .hardness import fixed_hardness_weights, hardness_losses, hardness_weights
 from .lovasz import LovaszSoftmaxLoss
 from .region import (
     CEDiceLoss,

@@ -2,17 +2,22 @@
 and the losses that use them: boundary loss and Hausdorff distance-transform loss.
 
 See docs/methods/losses.md §4 (DPCE map), §11 (boundary loss), §12 (HD loss). Distances are
-Euclidean (``scipy.ndimage.distance_transform_edt``) in pixels of the augmented label.
+Euclidean, in pixels of the augmented label (OpenCV's exact transform, as
+``scipy.ndimage.distance_transform_edt``; hardseg/data/targets/distance.py).
 """
 
 import numpy as np
 import torch
-from scipy.ndimage import distance_transform_edt
 from torch import nn
 
 from detectron2.utils.events import get_event_storage
 
-from ...data.targets.distance import DISTANCE_MAP_KEYS, dist_penalty_map, signed_distance_maps
+from ...data.targets.distance import (
+    DISTANCE_MAP_KEYS,
+    dist_penalty_map,
+    edt,
+    signed_distance_maps,
+)
 from .region import GeneralizedDiceLoss, masked_probs_onehot
 
 __all__ = [
@@ -62,10 +67,10 @@ class BoundaryLoss(nn.Module):
 
 
 def _unsigned_distance(mask: np.ndarray) -> np.ndarray:
-    """``edt(M) + edt(~M)`` (H, W), 0 when M is empty or full."""
+    """``edt(M) + edt(~M)`` (H, W) float32, 0 when M is empty or full (exact transforms)."""
     if not mask.any() or mask.all():
-        return np.zeros(mask.shape)
-    return distance_transform_edt(mask) + distance_transform_edt(~mask)
+        return np.zeros(mask.shape, np.float32)
+    return edt(mask) + edt(~mask)
 
 
 class HausdorffDTLoss(nn.Module):
@@ -75,8 +80,8 @@ class HausdorffDTLoss(nn.Module):
     ``L = (1 / (K N_v)) sum_i v_i sum_c (p~_c(i) - g_c(i))^2 (d_G,c(i)^alpha + d_S,c(i)^alpha)``.
     ``d_G = edt(G) + edt(~G)`` is the unsigned distance to the GT boundary, derived from the
     mapper's ``signed_dist`` as ``|phi| + g`` (0 for absent/full classes); ``d_S`` is the same for
-    the thresholded prediction ``S_c = p~_c > 0.5``, computed here on the CPU with SciPy, without
-    gradient (one EDT pair per image and class per step: the dominant cost).
+    the thresholded prediction ``S_c = p~_c > 0.5``, computed here on the CPU with OpenCV's exact
+    transform, without gradient (one EDT pair per image and class per step: the dominant cost).
 
     Defaults: ``alpha=2.0``. Per-pixel form: ``sum_c (...) / K``.
     """

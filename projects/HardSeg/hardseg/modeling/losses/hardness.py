@@ -41,6 +41,23 @@ def hardness_weights(hl_logits: torch.Tensor, eps: float = 0.1, mask=None) -> to
     return h / h.sum()
 
 
+# fp32 island: the fixed-map normaliser (a sum over every pixel or point) in float32
+@float32_island
+def fixed_hardness_weights(hardness: torch.Tensor, eps: float = 0.1) -> torch.Tensor:
+    """The weights of HL's fixed-map variant (docs/methods/hl.md §8.6): ``(m + eps) / sum(m +
+    eps)`` over every element of ``hardness`` (exported maps m in [0, 1], 0 in padding), in
+    float32. Same form as :func:`hardness_weights` with ``sigmoid(z)`` replaced by the map.
+
+    Args:
+        hardness: maps of any shape, e.g. (N, H, W) at label resolution, or (M, P) read at
+            sampled points.
+    Returns:
+        float32 weights of the same shape, positive, summing to 1.
+    """
+    h = hardness.float() + eps
+    return h / h.sum()
+
+
 # fp32 island: the HL losses (sums over every pixel) in float32
 @float32_island
 def hardness_losses(

@@ -7,7 +7,7 @@ the semantic inference, and the weight branch is a per-pixel classifier on detac
 cross-entropy.
 """
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 from torch import nn
@@ -16,8 +16,8 @@ from torch.nn import functional as F
 from detectron2.utils.events import get_event_storage
 
 from ..heads.cac_head import ProjectionHead, WeightBranch
+from ..heads.cac_options import CACOptions
 from ..losses import cac_loss
-from ..losses.cac import CLASS_MEAN_MODES
 
 
 def semantic_log_probs(pred_logits: torch.Tensor, pred_masks: torch.Tensor) -> torch.Tensor:
@@ -59,42 +59,23 @@ class MaskCACBranch(nn.Module):
         num_classes: int,
         *,
         ignore_value: int = 255,
-        proj_channels: int = 256,
-        weight_kernel_size: int = 1,
         norm: str = "GN",
-        loss_weight: float = 0.4,
-        weight_loss_weight: float = 1.5,
-        warmup_iters: int = 0,
-        max_sample: int = 1024,
-        threshold: int = 100,
-        temperature: float = 0.1,
-        base_temperature: float = 0.07,
-        hard_sort: bool = True,
-        easy_sort: bool = True,
-        class_mean: str = "all_slots",
+        options: Optional[CACOptions] = None,
+        **overrides,
     ):
+        """``options``: the ``MODEL.CAC.*`` settings (None = the official defaults);
+        ``overrides``: :class:`CACOptions` fields that replace those of ``options``."""
         super().__init__()
-        if class_mean not in CLASS_MEAN_MODES:
-            raise ValueError(
-                f"MODEL.CAC.CLASS_MEAN={class_mean!r}; choose one of {CLASS_MEAN_MODES}."
-            )
-        if warmup_iters < 0:
-            raise ValueError(f"MODEL.CAC.WARMUP_ITERS must be >= 0, got {warmup_iters}.")
-        self.proj = ProjectionHead(in_channels, proj_channels, norm)
-        self.weight_branch = WeightBranch(in_channels, num_classes, weight_kernel_size, norm)
-        self.ignore_value = ignore_value
-        self.loss_weight = float(loss_weight)
-        self.weight_loss_weight = float(weight_loss_weight)
-        self.warmup_iters = int(warmup_iters)
-        self.cac_options = dict(
-            max_sample=max_sample,
-            threshold=threshold,
-            temperature=temperature,
-            base_temperature=base_temperature,
-            hard_sort=hard_sort,
-            easy_sort=easy_sort,
-            class_mean=class_mean,
+        options = CACOptions.resolve(options, **overrides)
+        self.proj = ProjectionHead(in_channels, options.proj_channels, norm)
+        self.weight_branch = WeightBranch(
+            in_channels, num_classes, options.weight_kernel_size, norm
         )
+        self.ignore_value = ignore_value
+        self.loss_weight = float(options.loss_weight)
+        self.weight_loss_weight = float(options.weight_loss_weight)
+        self.warmup_iters = int(options.warmup_iters)
+        self.cac_options = options.loss_kwargs()
 
     def alpha(self) -> float:
         """0 while the event storage's iteration is below ``warmup_iters``, else alpha."""

@@ -20,7 +20,7 @@ from detectron2.projects.point_rend.point_features import (
 )
 from detectron2.utils import comm
 
-from ..losses.hardness import hardness_losses, hardness_weights
+from ..losses.hardness import fixed_hardness_weights, hardness_losses, hardness_weights
 from .matcher import HungarianMatcher
 from .point_losses import mask_uncertainty, point_bce, point_dice
 from ..precision import float32_island
@@ -48,9 +48,16 @@ class MaskClassificationCriterion(nn.Module):
     where ``w = hardness_weights(HL logits at the same points)`` per layer; the last layer adds
     ``loss_hardness = -hardness_loss_weight * sum w * sg(bce)``.
 
+    With ``hardness_maps`` instead (``MODEL.HARDNESS.SOURCE "fixed"``, docs/methods/hl.md §8.6):
+    the fixed maps m (exported sigmoid(z) of a trained HL model) are read at the same points
+    (bilinear ``point_sample``, as the labels) and ``w = (m + eps) / sum(m + eps)`` over the
+    layer's M * P points (:func:`fixed_hardness_weights`) weights the BCE and the Dice exactly as
+    above; there is no ``loss_hardness``.
+
     forward(outputs {"pred_logits": (N, Q, K+1), "pred_masks": (N, Q, H4, W4), "aux_outputs":
     [...]}, targets [{"labels": (T_i,) int64, "masks": (T_i, H, W) bool/float}],
-    hardness_logits (N, 1, H4', W4') or None) -> dict of scalar losses.
+    hardness_logits (N, 1, H4', W4') or None, hardness_maps (N, 1, H, W) in [0, 1] or None) ->
+    dict of scalar losses.
     """
 
     def __init__(
@@ -95,7 +102,13 @@ class MaskClassificationCriterion(nn.Module):
         outputs: Dict[str, object],
         targets: List[Dict[str, torch.Tensor]],
         hardness_logits: Optional[torch.Tensor] = None,
+        hardness_maps: Optional[torch.Tensor] = None,
     ) -> Dict[str, torch.Tensor]:
+        if hardness_logits is not None and hardness_maps is not None:
+            raise ValueError(
+                "MaskClassificationCriterion: pass the online HL logits or the fixed hardness "
+                "maps, not both (MODEL.HARDNESS.ENABLED vs MODEL.HARDNESS.SOURCE 'fixed')."
+            )
         num_masks = torch.as_tensor(
             float(sum(len(t["labels"]) for t in targets)),
             device=outputs["pred_logits"].device,
@@ -103,10 +116,11 @@ class MaskClassificationCriterion(nn.Module):
         if comm.get_world_size() > 1:
             torch.distributed.all_reduce(num_masks)
         num_masks = torch.clamp(num_masks / comm.get_world_size(), min=1).item()
-        losses = self.layer_losses(outputs, targets, num_masks, hardness_logits, hl_term=True)
+        hl = {"hardness_logits": hardness_logits, "hardness_maps": hardness_maps}
+        losses = self.layer_losses(outputs, targets, num_masks, hl_term=True, **hl)
         if self.deep_supervision:
             for i, aux in enumerate(outputs.get("aux_outputs", [])):
-                aux_losses = self.layer_losses(aux, targets, num_masks, hardness_logits, False)
+                aux_losses = self.layer_losses(aux, targets, num_masks, hl_term=False, **hl)
                 losses.update({f"{k}_{i}": v for k, v in aux_losses.items()})
         return losses
 
@@ -137,7 +151,32 @@ class MaskClassificationCriterion(nn.Module):
         logits = point_sample(src_masks, coords, align_corners=False)[:, 0]
         return coords, logits, labels
 
-    def layer_losses(self, outputs, targets, num_masks, hardness_logits=None, hl_term=True):
+    def point_weights(self, coords, batch_idx, hardness_logits=None, hardness_maps=None):
+        """The weights w (M, P), summing to 1, of the M matched pairs' points ``coords`` (M, P, 2)
+        (pair k in image ``batch_idx[k]``): from the online HL logits (N, 1, H4, W4) read at
+        the points, ``hardness_weights``, or from the fixed maps (N, 1, H, W) read at the points,
+        ``fixed_hardness_weights``; None without either."""
+        if hardness_logits is not None:
+            z = point_sample(
+                hardness_logits[batch_idx.to(coords.device)].float(), coords, align_corners=False
+            )[:, 0]
+            return hardness_weights(z, self.hardness_eps)
+        if hardness_maps is not None:
+            m = point_sample(
+                hardness_maps[batch_idx.to(coords.device)].float(), coords, align_corners=False
+            )[:, 0]
+            return fixed_hardness_weights(m, self.hardness_eps)
+        return None
+
+    def layer_losses(
+        self,
+        outputs,
+        targets,
+        num_masks,
+        hardness_logits=None,
+        hl_term=True,
+        hardness_maps=None,
+    ):
         """The losses of one prediction layer (see the class docstring)."""
         indices = self.matcher(outputs, targets)
         logits, pred_masks = outputs["pred_logits"], outputs["pred_masks"]
@@ -155,19 +194,16 @@ class MaskClassificationCriterion(nn.Module):
         tgt_masks = torch.cat([t["masks"][tgt] for t, (_, tgt) in zip(targets, indices)])
         coords, point_logits, point_labels = self.sample_points(src_masks, tgt_masks)
         bce = point_bce(point_logits, point_labels)  # (M, P)
-        if hardness_logits is None:
+        w = self.point_weights(coords, batch_idx, hardness_logits, hardness_maps)  # (M, P)
+        if w is None:
             loss_mask = bce.mean(dim=1).sum() / num_masks
             loss_dice = point_dice(point_logits, point_labels).sum() / num_masks
         else:
-            z = point_sample(
-                hardness_logits[batch_idx.to(device)].float(), coords, align_corners=False
-            )[:, 0]
-            w = hardness_weights(z, self.hardness_eps)  # (M, P), sums to 1
             seg, hl = hardness_losses(w, bce, self.hardness_loss_weight)
             loss_mask = seg * (len(src_idx) / num_masks)
             point_weights = w.detach() * w.numel()  # mean 1: uniform w gives the plain Dice
             loss_dice = point_dice(point_logits, point_labels, point_weights).sum() / num_masks
-            if hl_term:
+            if hl_term and hardness_logits is not None:  # fixed maps: no HL term
                 losses["loss_hardness"] = hl
         losses["loss_mask"] = loss_mask * self.mask_weight
         losses["loss_dice"] = loss_dice * self.dice_weight

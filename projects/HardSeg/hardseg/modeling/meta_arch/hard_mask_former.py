@@ -20,6 +20,7 @@ from detectron2.modeling import (
 from detectron2.modeling.postprocessing import sem_seg_postprocess
 from detectron2.structures import ImageList
 
+from ..heads.cac_options import CACOptions
 from ..mask_former import (
     HungarianMatcher,
     MaskCACBranch,
@@ -28,8 +29,9 @@ from ..mask_former import (
     semantic_inference,
     semantic_mask_targets,
 )
-from ..preprocess import normalize_and_pad
+from ..preprocess import batch_hardness_maps, normalize_and_pad
 from ..sync_bn import sync_bn_fallback
+from .hard_segmentor import fixed_hardness_eps_from_config
 
 __all__ = ["HardMaskFormer"]
 
@@ -52,6 +54,12 @@ class HardMaskFormer(nn.Module):
     HL (``hardness_branch`` not None, ``MODEL.HARDNESS.ENABLED``): the branch reads the detached
     ``mask_features`` and its logits weight the point mask losses; see
     :mod:`hardseg.modeling.mask_former.hardness_branch`. It is not run in inference.
+
+    Fixed maps (``fixed_hardness``, ``MODEL.HARDNESS.SOURCE "fixed"``, docs/methods/hl.md §8.6):
+    no HL branch; each training input's ``hardness`` (H_i, W_i) map from the mapper
+    (``INPUT.HARDNESS_MAP_DIR``), padded with 0 to the batch size, takes the HL logits' place in
+    the criterion: read at the same points, ``w = (m + eps) / sum(m + eps)``, no
+    ``loss_hardness``.
     """
 
     @configurable
@@ -68,8 +76,18 @@ class HardMaskFormer(nn.Module):
         cac_branch: Optional[nn.Module] = None,
         sem_seg_postprocess_before_inference: bool = False,
         device: str = "cpu",
+        fixed_hardness: bool = False,
     ):
+        """``fixed_hardness``: weight the mask losses by the inputs' fixed ``hardness`` maps
+        (``MODEL.HARDNESS.SOURCE "fixed"``); excludes ``hardness_branch``. Other arguments: the
+        class docstring and :meth:`from_config`."""
         super().__init__()
+        if fixed_hardness and hardness_branch is not None:
+            raise ValueError(
+                "MODEL.HARDNESS.SOURCE 'fixed' weights the mask losses by exported maps; it "
+                "replaces the online HL branch, so set MODEL.HARDNESS.ENABLED False."
+            )
+        self.fixed_hardness = fixed_hardness
         self.backbone = backbone
         self.sem_seg_head = sem_seg_head
         self.criterion = criterion
@@ -115,27 +133,15 @@ class HardMaskFormer(nn.Module):
             hardness_branch = MaskHardnessBranch(
                 head.MASK_DIM, head.CONVS_DIM, head.NORM, init_std=hl.PREDICTOR_INIT_STD
             )
-        c = cfg.MODEL.CAC
         cac_branch = None
-        if c.ENABLED:  # docs/methods/cac.md §8
+        if cfg.MODEL.CAC.ENABLED:  # docs/methods/cac.md §8
             head = cfg.MODEL.SEM_SEG_HEAD
             cac_branch = MaskCACBranch(
                 head.MASK_DIM,
                 head.NUM_CLASSES,
                 ignore_value=head.IGNORE_VALUE,
-                proj_channels=c.PROJ_CHANNELS,
-                weight_kernel_size=c.WEIGHT_KERNEL_SIZE,
                 norm=head.NORM,
-                loss_weight=c.LOSS_WEIGHT,
-                weight_loss_weight=c.WEIGHT_LOSS_WEIGHT,
-                warmup_iters=c.WARMUP_ITERS,
-                max_sample=c.MAX_SAMPLE,
-                threshold=c.THRESHOLD,
-                temperature=c.TEMPERATURE,
-                base_temperature=c.BASE_TEMPERATURE,
-                hard_sort=c.HARD_SORT,
-                easy_sort=c.EASY_SORT,
-                class_mean=c.CLASS_MEAN,
+                options=CACOptions.from_config(cfg),
             )
         return {
             "backbone": backbone,
@@ -150,6 +156,8 @@ class HardMaskFormer(nn.Module):
                 mf.TEST.SEM_SEG_POSTPROCESSING_BEFORE_INFERENCE
             ),
             "device": cfg.MODEL.DEVICE,
+            # checks SOURCE and INPUT.HARDNESS_MAP_DIR; ENABLED with "fixed" fails in __init__
+            "fixed_hardness": fixed_hardness_eps_from_config(cfg) is not None,
         }
 
     @property
@@ -167,10 +175,13 @@ class HardMaskFormer(nn.Module):
         outputs, mask_features = self.sem_seg_head(features)
         if self.training:
             targets = self.prepare_targets(batched_inputs, images.tensor.shape[-2:])
-            hardness_logits = None
+            hl = {}
             if self.hardness_branch is not None:
-                hardness_logits = self.hardness_branch(mask_features)
-            losses = self.criterion(outputs, targets, hardness_logits)
+                hl["hardness_logits"] = self.hardness_branch(mask_features)
+            if self.fixed_hardness:
+                maps = batch_hardness_maps(batched_inputs, images.tensor.shape[-2:], self.device)
+                hl["hardness_maps"] = maps[:, None]
+            losses = self.criterion(outputs, targets, **hl)
             if self.cac_branch is not None:
                 losses.update(self.cac_branch(mask_features, outputs, targets))
             return losses

@@ -11,7 +11,8 @@ from detectron2.modeling.postprocessing import sem_seg_postprocess
 
 from ..heads.fcn_head import build_aux_head
 from ..inference import InferenceConfig, multi_scale_inference, pad_to_divisible
-from ..preprocess import batch_loss_inputs, normalize_and_pad, pad_maps
+from ..losses import fixed_hardness_weights
+from ..preprocess import batch_hardness_maps, batch_loss_inputs, normalize_and_pad, pad_maps
 from ..sync_bn import sync_bn_fallback
 
 
@@ -144,14 +145,8 @@ class HardSegmentor(SemanticSegmentor):
     def fixed_hardness_weights(self, batched_inputs, size) -> torch.Tensor:
         """(N, H, W) float32 weights ``(m + eps) / sum(m + eps)`` from the inputs' ``hardness``
         maps (padded with 0 to ``size``)."""
-        if any("hardness" not in x for x in batched_inputs):
-            raise ValueError(
-                "MODEL.HARDNESS.SOURCE is 'fixed' but a training input has no 'hardness' map; set "
-                "INPUT.HARDNESS_MAP_DIR to the maps of tools/export_hardness_maps.py."
-            )
-        maps = [x["hardness"].to(self.device, torch.float32) for x in batched_inputs]
-        h = pad_maps(maps, size, 0.0) + self.fixed_hardness_eps
-        return h / h.sum()
+        maps = batch_hardness_maps(batched_inputs, size, self.device)
+        return fixed_hardness_weights(maps, self.fixed_hardness_eps)
 
     def logits_fn(self, images):
         """Normalised images (N, 3, h, w), h and w multiples of ``size_divisibility`` -> logits
@@ -161,20 +156,29 @@ class HardSegmentor(SemanticSegmentor):
 
     def exact_logits_fn(self, images):
         """Normalised images (N, 3, h, w) of any size -> logits (N, K, h, w): backbone, the
-        head's ``layers``, then its ``upsample`` to exactly (h, w) (mmseg's inference, used with
-        ``pad_to_size``)."""
+        head's ``layers``, then its ``upsample`` to exactly (h, w) (mmseg's and the official
+        U2PL inference, used with :attr:`resizes_logits_to_input`)."""
         head = self.sem_seg_head
         return head.upsample(head.layers(self.backbone(images)), images.shape[-2:])
+
+    @property
+    def resizes_logits_to_input(self) -> bool:
+        """Whether inference runs each image (or slide window) unpadded with its logits resized
+        to exactly its size (:meth:`exact_logits_fn`): with ``pad_to_size`` (mmseg's geometry),
+        and with a ceil-mode stem max-pool (``MODEL.RESNETS.STEM_POOL_CEIL_MODE``, the official
+        U2PL network), whose stride-4 grid has one cell more than H/4 for even stem sizes, so that
+        upsampling x4 and cropping would shift the logits (docs/methods/u2pl.md §13.4)."""
+        return self.pad_to_size is not None or getattr(self.backbone, "stem_pool_ceil_mode", False)
 
     def inference(self, batched_inputs):
         """Per image: normalise, run :func:`multi_scale_inference` (whole / slide, ratios, flip
         from ``self.inference_config``) on ``logits_fn`` padded to ``size_divisibility`` (with
-        ``pad_to_size``: on :meth:`exact_logits_fn`, unpadded), resize
+        :attr:`resizes_logits_to_input`: on :meth:`exact_logits_fn`, unpadded), resize
         to the input's ``height`` x ``width``. Returns ``[{"sem_seg": (K, height, width)}]``."""
-        if self.pad_to_size is None:
-            fn = pad_to_divisible(self.logits_fn, self.backbone.size_divisibility)
-        else:
+        if self.resizes_logits_to_input:
             fn = self.exact_logits_fn
+        else:
+            fn = pad_to_divisible(self.logits_fn, self.backbone.size_divisibility)
         results = []
         for x in batched_inputs:
             image = normalize_and_pad([x["image"]], self.pixel_mean, self.pixel_std).tensor
