@@ -16,9 +16,10 @@ the interval excludes 0.
 Methods (``--methods``) and their arms, the reference first:
 
 * ``hl_deeplabv3plus``: baseline, HL (official ``copy`` branch), HL ``light`` branch, and the two
-  **controls** of the protocol: ``neg_hl_flipped`` (HL with lambda_HL negated, so the learned
-  weights favour the easy pixels: must lose) and ``pos_baseline_2x`` (the baseline with twice the
-  iterations: must win);
+  **controls** of the protocol: ``neg_hl_flipped`` (HL reversed: lambda_HL negated, so the learned
+  weights favour the easy pixels, and eps 0.01 instead of 0.1, so they may weigh up to 101 times
+  the hard ones: must lose) and ``pos_baseline_2x`` (the baseline with twice the iterations: must
+  win);
 * ``hl_pspnet``: baseline vs HL on PSPNet;
 * ``cac_deeplabv3plus``: baseline vs CAC over the DeepLabV3+ head (same baseline runs as HL);
 * ``u2pl``: SupOnly vs U2PL vs U2PL + HL on the fixed 1/16 labeled split (``bench/semisup.py``'s
@@ -34,7 +35,8 @@ machine). ``--seeds`` / ``--iters`` override the budget.
 Writes under ``--out``: ``<method>.json`` (command lines, device, every run's metrics, per-arm
 mean/std, paired differences with their intervals) and ``<method>.png`` (per-class IoU bars),
 ``evidence.json`` (all methods) and ``evidence.md`` (the table README quotes); runs go to
-``--out/runs`` (``--keep-runs`` keeps them; by default only the metrics are kept). A run that
+``--runs`` (default ``--out/runs``; ``--keep-runs`` keeps them, by default only each run's log and
+metrics are kept). A run that
 already has its metrics under ``--out/runs`` is not repeated (rerun the same command to finish an
 interrupted suite).
 """
@@ -145,9 +147,9 @@ def methods():
                 "hl": Arm("HL", DLV3P_HL_CFG, dl),
                 "hl_light": Arm("HL light", DLV3P_HL_CFG, dl + ["MODEL.HARDNESS.BRANCH", "light"]),
                 "neg_hl_flipped": Arm(
-                    "neg. control: HL, lambda negated",
+                    "neg. control: HL reversed (lambda -0.01, eps 0.01)",
                     DLV3P_HL_CFG,
-                    dl + ["MODEL.HARDNESS.LOSS_WEIGHT", "-0.01"],
+                    dl + ["MODEL.HARDNESS.LOSS_WEIGHT", "-0.01", "MODEL.HARDNESS.EPS", "0.01"],
                 ),
                 "pos_baseline_2x": Arm("pos. control: baseline, 2x iterations", DLV3P_CFG, dl, 2),
             },
@@ -352,6 +354,7 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time")
     parser.add_argument("--out", default="output/bench/evidence")
     parser.add_argument("--keep-runs", action="store_true")
+    parser.add_argument("--runs", default=None, help="run directories (default: --out/runs)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE overrides for every run")
     args = parser.parse_args(argv)
     budget = BUDGETS[args.budget]
@@ -364,7 +367,7 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown --methods {unknown}; choose from {sorted(all_methods)}")
     out = os.path.abspath(args.out)
-    run_root = os.path.join(out, "runs")
+    run_root = os.path.abspath(args.runs) if args.runs else os.path.join(out, "runs")
     os.makedirs(run_root, exist_ok=True)
 
     # One job per distinct command (the baseline is shared by HL and CAC; a HIAST chain serves
