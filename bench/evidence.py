@@ -15,11 +15,10 @@ the interval excludes 0.
 
 Methods (``--methods``) and their arms, the reference first:
 
-* ``hl_deeplabv3plus``: baseline, HL (official ``copy`` branch), HL ``light`` branch, and the two
-  **controls** of the protocol: ``neg_hl_flipped`` (HL reversed: lambda_HL negated, so the learned
-  weights favour the easy pixels, and eps 0.01 instead of 0.1, so they may weigh up to 101 times
-  the hard ones: must lose) and ``pos_baseline_2x`` (the baseline with twice the iterations: must
-  win);
+* ``hl_deeplabv3plus``: baseline, HL (official ``copy`` branch, lambda_HL 0.01), HL ``light``
+  branch, HL with lambda_HL 0.1, and the two **controls** of the protocol: ``neg_hl_reversed`` (HL
+  with lambda_HL -0.1, so the learned weights favour the easy pixels: must lose) and
+  ``pos_baseline_2x`` (the baseline with twice the iterations: must win);
 * ``hl_pspnet``: baseline vs HL on PSPNet;
 * ``cac_deeplabv3plus``: baseline vs CAC over the DeepLabV3+ head (same baseline runs as HL);
 * ``u2pl``: SupOnly vs U2PL vs U2PL + HL on the fixed 1/16 labeled split (``bench/semisup.py``'s
@@ -146,14 +145,19 @@ def methods():
                 "baseline": baseline,
                 "hl": Arm("HL", DLV3P_HL_CFG, dl),
                 "hl_light": Arm("HL light", DLV3P_HL_CFG, dl + ["MODEL.HARDNESS.BRANCH", "light"]),
-                "neg_hl_flipped": Arm(
-                    "neg. control: HL reversed (lambda -0.01, eps 0.01)",
+                "hl_lambda10x": Arm(
+                    "HL, lambda 0.1 (10x official)",
                     DLV3P_HL_CFG,
-                    dl + ["MODEL.HARDNESS.LOSS_WEIGHT", "-0.01", "MODEL.HARDNESS.EPS", "0.01"],
+                    dl + ["MODEL.HARDNESS.LOSS_WEIGHT", "0.1"],
+                ),
+                "neg_hl_reversed": Arm(
+                    "neg. control: HL reversed, lambda -0.1",
+                    DLV3P_HL_CFG,
+                    dl + ["MODEL.HARDNESS.LOSS_WEIGHT", "-0.1"],
                 ),
                 "pos_baseline_2x": Arm("pos. control: baseline, 2x iterations", DLV3P_CFG, dl, 2),
             },
-            {"neg_hl_flipped": -1, "pos_baseline_2x": +1},
+            {"neg_hl_reversed": -1, "pos_baseline_2x": +1},
         ),
         "hl_pspnet": (
             "baseline",
@@ -182,10 +186,11 @@ def methods():
 
 
 BUDGETS = {
-    # name -> iterations (1x arms), seeds, U2PL epochs / sup-only epochs, extra opts
-    "smoke": {"iters": 4, "seeds": [0], "opts": ["SOLVER.WARMUP_ITERS", "1"]},
-    "cpu": {"iters": 800, "seeds": [0, 1, 2], "opts": []},
-    "gpu": {"iters": 1600, "seeds": [0, 1, 2, 3, 4], "opts": ["MODEL.DEVICE", "cuda"]},
+    # name -> iterations (1x arms), seeds, runs at a time, extra opts
+    "smoke": {"iters": 4, "seeds": [0], "jobs": 2, "opts": ["SOLVER.WARMUP_ITERS", "1"]},
+    "cpu": {"iters": 800, "seeds": [0, 1, 2], "jobs": 2, "opts": []},
+    # several small runs share the GPU (each also uses one CPU thread for its data)
+    "gpu": {"iters": 1600, "seeds": [0, 1, 2, 3, 4], "jobs": 8, "opts": ["MODEL.DEVICE", "cuda"]},
 }
 SEMI_EPOCHS, SEMI_SUP_ONLY_EPOCHS = 8, 2
 
@@ -351,7 +356,7 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=None, help="default: all")
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument("--iters", type=int, default=None)
-    parser.add_argument("--jobs", type=int, default=2, help="runs at a time")
+    parser.add_argument("--jobs", type=int, default=None, help="runs at a time (budget's)")
     parser.add_argument("--out", default="output/bench/evidence")
     parser.add_argument("--keep-runs", action="store_true")
     parser.add_argument("--runs", default=None, help="run directories (default: --out/runs)")
@@ -361,6 +366,7 @@ def main(argv=None):
     seeds = args.seeds if args.seeds is not None else budget["seeds"]
     iters = args.iters if args.iters is not None else budget["iters"]
     extra = budget["opts"] + args.opts
+    jobs_at_once = args.jobs or budget["jobs"]
     all_methods = methods()
     names = args.methods or list(all_methods)
     unknown = sorted(set(names) - set(all_methods))
@@ -369,6 +375,7 @@ def main(argv=None):
     out = os.path.abspath(args.out)
     run_root = os.path.abspath(args.runs) if args.runs else os.path.join(out, "runs")
     os.makedirs(run_root, exist_ok=True)
+    os.makedirs(out, exist_ok=True)
 
     # One job per distinct command (the baseline is shared by HL and CAC; a HIAST chain serves
     # both of its arms); the longest first so that --jobs stay busy.
@@ -391,7 +398,7 @@ def main(argv=None):
         cmd, files, run_dir = commands[tag]
         return tag, run(cmd, files, run_dir, args.keep_runs)
 
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+    with ThreadPoolExecutor(max_workers=jobs_at_once) as pool:
         futures = {tag: pool.submit(work, tag) for tag in order}
         for tag, fut in futures.items():
             try:
@@ -401,13 +408,17 @@ def main(argv=None):
                 failed[jobs[tag][2]] = str(e)
                 print(f"FAILED {jobs[tag][2]}: {e}", flush=True)
 
-    device = "cuda" if "cuda" in extra else f"CPU ({platform.processor() or platform.machine()})"
+    device = f"CPU ({platform.machine()}, {os.cpu_count()} cores)"
+    if "cuda" in extra:
+        import torch
+
+        device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cuda"
     report = {
         "command": " ".join([os.path.relpath(sys.argv[0], REPO), *(argv or sys.argv[1:])]),
         "budget": args.budget,
         "seeds": seeds,
         "iters": iters,
-        "jobs": args.jobs,
+        "jobs": jobs_at_once,
         "device": device,
         "omp_threads": os.environ.get("OMP_NUM_THREADS", "1"),
         "commit": _git_commit(),

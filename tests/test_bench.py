@@ -292,12 +292,12 @@ def test_evidence_suite_smoke_runs_every_arm_and_reuses_finished_runs(tmp_path):
     }
     arms = {m: set(r["runs"]) for m, r in res["methods"].items()}
     assert arms["hl_deeplabv3plus"] == {
-        "baseline", "hl", "hl_light", "neg_hl_flipped", "pos_baseline_2x"
+        "baseline", "hl", "hl_light", "hl_lambda10x", "neg_hl_reversed", "pos_baseline_2x"
     }  # fmt: skip
     assert arms["u2pl"] == {"sup_only", "u2pl", "u2pl_hl"}
     assert arms["hiast"] == {"source_only", "hiast_round1"}
     hl = res["methods"]["hl_deeplabv3plus"]
-    assert set(hl["controls"]) == {"neg_hl_flipped", "pos_baseline_2x"}
+    assert set(hl["controls"]) == {"neg_hl_reversed", "pos_baseline_2x"}
     assert hl["iters"]["pos_baseline_2x"] == 4 and hl["iters"]["hl"] == 2
     assert "mIoU[0,2)" in hl["runs"]["hl"]["0"]["difficulty"]  # the boundary-distance bins
     assert "hardshapes_evidence_sem_seg_train" in hl["commands_seed0"]["baseline"]
@@ -309,7 +309,7 @@ def test_evidence_suite_smoke_runs_every_arm_and_reuses_finished_runs(tmp_path):
 
     # each arm trained what it says: HL's term is -lambda * sum(w l) < 0, the flipped one > 0
     assert last_losses("hl_deeplabv3plus.hl.seed0")["loss_hardness"] < 0
-    assert last_losses("hl_deeplabv3plus.neg_hl_flipped.seed0")["loss_hardness"] > 0
+    assert last_losses("hl_deeplabv3plus.neg_hl_reversed.seed0")["loss_hardness"] > 0
     assert "loss_cac" in last_losses("cac_deeplabv3plus.cac.seed0")
     assert "loss_hardness" not in last_losses("hl_deeplabv3plus.baseline.seed0")
     assert (runs / "hiast.source_only.seed0" / "round1" / "train").is_dir()
