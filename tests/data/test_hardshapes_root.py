@@ -14,9 +14,9 @@ def test_root_set_after_import_is_used(tmp_path, monkeypatch):
     monkeypatch.setattr(hs, "HARDSHAPES_SPLIT_SIZES", small)
     real_ensure = hs.ensure_hardshapes
 
-    def ensure(root, domain, seed=0):  # small, and never outside tmp_path
+    def ensure(root, domain, seed=0, profile="standard"):  # small, and never outside tmp_path
         assert Path(root) == tmp_path, f"loads from {root}, not DETECTRON2_DATASETS={tmp_path}"
-        return real_ensure(root, domain, seed, split_sizes=small)
+        return real_ensure(root, domain, seed, split_sizes=small, profile=profile)
 
     monkeypatch.setattr(hs, "ensure_hardshapes", ensure)
     monkeypatch.setenv("DETECTRON2_DATASETS", str(tmp_path))

@@ -184,13 +184,19 @@ HARDSHAPES_PROFILES = {
 }
 
 
-def hardshapes_dir_name(domain: str, profile: str = "standard") -> str:
-    """Directory (under the dataset root) of one domain of one profile: ``hardshapes``,
-    ``hardshapes_shifted``, ``hardshapes_evidence``, ``hardshapes_evidence_shifted``."""
+def _profile(profile: str) -> Dict[str, tuple]:
+    """The :data:`HARDSHAPES_PROFILES` entry, or a ValueError naming the known ones."""
     if profile not in HARDSHAPES_PROFILES:
         raise ValueError(
             f"Unknown hardshapes profile {profile!r}; expected one of {list(HARDSHAPES_PROFILES)}"
         )
+    return HARDSHAPES_PROFILES[profile]
+
+
+def hardshapes_dir_name(domain: str, profile: str = "standard") -> str:
+    """Directory (under the dataset root) of one domain of one profile: ``hardshapes``,
+    ``hardshapes_shifted``, ``hardshapes_evidence``, ``hardshapes_evidence_shifted``."""
+    _profile(profile)
     name = HARDSHAPES_DOMAINS[domain]
     return name if profile == "standard" else name.replace("hardshapes", f"hardshapes_{profile}")
 
@@ -314,11 +320,7 @@ def render_hardshapes_sample(
     if split not in _SPLIT_IDS:
         raise ValueError(f"Unknown hardshapes split {split!r}; expected one of {list(_SPLIT_IDS)}")
     style = _STYLES[domain]
-    if profile not in HARDSHAPES_PROFILES:
-        raise ValueError(
-            f"Unknown hardshapes profile {profile!r}; expected one of {list(HARDSHAPES_PROFILES)}"
-        )
-    prof = HARDSHAPES_PROFILES[profile]
+    prof = _profile(profile)
     rng = np.random.default_rng([int(seed), _DOMAIN_IDS[domain], _SPLIT_IDS[split], int(index)])
     h, w = height, width
     pal = style["palette"](rng)
