@@ -62,7 +62,7 @@ from _runs import (  # noqa: E402
     summarize,
 )
 from semisup import ARMS as SEMISUP_ARMS  # noqa: E402
-from semisup import schedule  # noqa: E402
+from semisup import crop_opts, schedule  # noqa: E402
 
 TRAIN = "hardshapes_evidence_sem_seg_train"
 VAL = "hardshapes_evidence_sem_seg_val"
@@ -87,25 +87,11 @@ DLV3P = QUARTER + [
     "MODEL.SEM_SEG_HEAD.ASPP_CHANNELS", "64",
     "MODEL.SEM_SEG_HEAD.CONVS_DIM", "64",
 ]  # fmt: skip
-CROP128 = [
-    "INPUT.CROP.SIZE",
-    "(128, 128)",
-    "INPUT.MIN_SIZE_TRAIN",
-    "(128,)",
-    "INPUT.MIN_SIZE_TEST",
-    "128",
-]
+CROP128 = crop_opts(128)  # whole 128x128 images
 # PSPNet (stride 8, no low-level features) does not learn the thin classes at 128 px in this
 # budget (thin mIoU 4.7 on the first recorded run): its arms see the images upsampled to 256 px
 # (evaluated at the label size as always).
-CROP256 = [
-    "INPUT.CROP.SIZE",
-    "(256, 256)",
-    "INPUT.MIN_SIZE_TRAIN",
-    "(256,)",
-    "INPUT.MIN_SIZE_TEST",
-    "256",
-]
+CROP256 = crop_opts(256)
 DLV3P_CFG = "configs/hardshapes/deeplabv3plus_R18_os8_bs8_600it.yaml"
 DLV3P_HL_CFG = "configs/hardshapes/deeplabv3plus_R18_os8_hl_bs8_600it.yaml"
 PSP_CFG = "configs/hardshapes/pspnet_R18_os8_bs8_600it.yaml"
@@ -239,6 +225,12 @@ def arm_command(arm, seed, iters, out_dir, extra):
         "SOLVER.CHECKPOINT_PERIOD", str(10**9), "OUTPUT_DIR", out_dir, *opts, *extra,
     ]  # fmt: skip
     return cmd, {None: os.path.join(out_dir, "inference", VAL, "sem_seg_metrics.json")}
+
+
+def run_key(arm, seed):
+    """Arms that run the same command share one run (the baseline of HL and CAC, the two stages
+    of one HIAST chain)."""
+    return f"{arm.config}|{arm.opts}|{arm.iters_factor}|{arm.kind}|{seed}"
 
 
 def read_metrics(path):
@@ -399,8 +391,7 @@ def main(argv=None):
         _, arms, _ = all_methods[name]
         for arm_name, arm in arms.items():
             for seed in seeds:
-                tag = f"{arm.config}|{arm.opts}|{arm.iters_factor}|{arm.kind}|{seed}"
-                jobs.setdefault(tag, (arm, seed, f"{name}.{arm_name}.seed{seed}"))
+                jobs.setdefault(run_key(arm, seed), (arm, seed, f"{name}.{arm_name}.seed{seed}"))
     commands = {}
     for tag, (arm, seed, run_name) in jobs.items():
         run_dir = os.path.join(run_root, run_name)
@@ -452,9 +443,9 @@ def main(argv=None):
         runs = {}
         for arm_name, arm in arms.items():
             for seed in seeds:
-                tag = f"{arm.config}|{arm.opts}|{arm.iters_factor}|{arm.kind}|{seed}"
-                if tag in results:
-                    runs.setdefault(arm_name, {})[seed] = results[tag][str(arm.stage)]
+                stages = results.get(run_key(arm, seed))
+                if stages is not None:
+                    runs.setdefault(arm_name, {})[seed] = stages[str(arm.stage)]
         if reference not in runs:
             continue
         summary = summarize(runs)
