@@ -1,5 +1,7 @@
 """Helpers shared by the training benchmarks on hardshapes (``hl_gain.py``, ``semisup.py``).
 
+* :func:`launch` runs one command in a subprocess (one thread unless ``OMP_NUM_THREADS`` says
+  otherwise), its output to a log file, and raises with the command and the log on failure;
 * :func:`run_one` trains + evaluates one config with ``tools/train_net.py`` in a subprocess and
   returns the ``sem_seg`` metrics of ``OUTPUT_DIR/inference/<dataset>/sem_seg_metrics.json``;
 * :func:`iteration_times` reads detectron2's per-iteration ``time`` from ``OUTPUT_DIR/metrics.json``;
@@ -40,6 +42,17 @@ PIL_COLORS = {
 }
 
 
+def launch(cmd, log):
+    """Run ``cmd`` (a list) in the repository root, stdout and stderr to the file ``log``, with
+    ``OMP_NUM_THREADS`` 1 unless set. Raises RuntimeError naming the command and ``log`` on a
+    non-zero exit."""
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    with open(log, "w") as f:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {log}")
+
+
 def run_one(config, seed, iters, out_dir, opts, log, dataset=DATASET):
     """Train + evaluate one config (``SEED seed``, ``SOLVER.MAX_ITER iters``, no intermediate
     checkpoints, ``OUTPUT_DIR out_dir``, then ``opts``); the output goes to ``log``. Returns the
@@ -59,12 +72,8 @@ def run_one(config, seed, iters, out_dir, opts, log, dataset=DATASET):
         out_dir,
         *opts,
     ]
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     start = time.perf_counter()
-    with open(log, "w") as f:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {log}")
+    launch(cmd, log)
     with open(os.path.join(out_dir, "inference", dataset, "sem_seg_metrics.json")) as f:
         metrics = json.load(f)
     metrics = metrics.get("sem_seg", metrics)

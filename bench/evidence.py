@@ -250,12 +250,8 @@ def run(cmd, metric_files, out_dir, keep):
         with open(record) as f:
             return json.load(f)
     start = time.perf_counter()
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     shutil.rmtree(out_dir, ignore_errors=True)
-    with open(out_dir + ".log", "w") as log:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {out_dir}.log")
+    _runs.launch(cmd, out_dir + ".log")
     out = {str(stage): read_metrics(path) for stage, path in metric_files.items()}
     for m in out.values():
         m["wall_s"] = time.perf_counter() - start

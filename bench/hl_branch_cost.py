@@ -3,14 +3,17 @@
 Cityscapes models: fvcore FLOPs of the training forward pass (backbone + decode head + HL branch,
 losses excluded) and the CPU training-step time, as ratios to the plain model.
 
-    python bench/hl_branch_cost.py --flop-size 769 769 --step-size 256 256 --iters 3 \
+    python bench/hl_branch_cost.py --flop-size 769 769 --step-size 769 769 --iters 5 \
         --json bench/results/hl_branch_cost_cpu.json
 
 FLOPs: one image, counted part by part on the same backbone features (the backbone and decode
 head once, then each branch's ``layers``), so ``ratio = (base + branch) / base``. Step time:
 batch ``--batch``, SGD step, the three variants (plain, copy, light) interleaved ``--iters`` times
 after one warm-up step each, one thread; medians. ``--step-size 0 0`` skips the timing,
-``--no-flops`` the FLOPs. The step size must be a multiple of the configs' size divisibility (8).
+``--no-flops`` the FLOPs. The R101 configs pad every training image to their 769x769 crop
+(``INPUT.CROP.PAD_TO_SIZE``), so a smaller ``--step-size`` still runs 769x769 convolutions (with
+ignored labels in the padding); the JSON records the size the model trained at as
+``step_trained_size``.
 """
 
 import argparse
@@ -28,6 +31,7 @@ from detectron2.utils.events import EventStorage
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from hardseg.engine import setup_cfg  # noqa: E402
+from hardseg.modeling.meta_arch.hard_segmentor import pad_to_size_from_config  # noqa: E402
 from hardseg.utils.synthetic import random_batch  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -108,6 +112,13 @@ def flops(path, size):
     }
 
 
+def trained_size(path, size):
+    """(H, W) of the images the model trains on when fed ``size`` images: the config's crop when it
+    pads every training image to it, else ``size``."""
+    padded = pad_to_size_from_config(_cfg(path))
+    return list(padded) if padded is not None else list(size)
+
+
 def step_times(path, size, batch, iters):
     """Median seconds per training step of plain, copy and light, interleaved."""
     models, opts = {}, {}
@@ -146,9 +157,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", nargs="+", default=["PSPNet R101c", "DeepLabV3+ R101c"])
     ap.add_argument("--flop-size", type=int, nargs=2, default=(769, 769))
-    ap.add_argument("--step-size", type=int, nargs=2, default=(256, 256))
+    ap.add_argument("--step-size", type=int, nargs=2, default=(769, 769))
     ap.add_argument("--batch", type=int, default=2)  # PSPNet's 1x1 pooled BN needs 2
-    ap.add_argument("--iters", type=int, default=3)
+    ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--no-flops", action="store_true", help="step times only")
     ap.add_argument("--json", default="")
     args = ap.parse_args(argv)
@@ -160,6 +171,7 @@ def main(argv=None):
         if args.step_size[0] > 0:
             r["step"] = step_times(MODELS[name], args.step_size, args.batch, args.iters)
             r["step_size"], r["batch"] = list(args.step_size), args.batch
+            r["step_trained_size"] = trained_size(MODELS[name], args.step_size)
         results[name] = r
         print(f"{name}: {json.dumps(r)}", flush=True)
     rows = []
@@ -179,9 +191,11 @@ def main(argv=None):
                     s[branch + "_ratio"] if s else None,
                 ]
             )
+    trained = {"x".join(map(str, r["step_trained_size"])) for r in results.values() if "step" in r}
     print(
         f"HL branch cost: FLOPs at {args.flop_size[0]}x{args.flop_size[1]} (training forward), "
-        f"CPU step at {args.step_size[0]}x{args.step_size[1]} batch {args.batch}, 1 thread"
+        f"CPU step on {args.step_size[0]}x{args.step_size[1]} images (trained at "
+        f"{', '.join(sorted(trained))}), batch {args.batch}, 1 thread"
     )
     print(
         tabulate(

@@ -16,10 +16,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _runs  # noqa: E402
+
 CONFIGS = "configs/hardshapes/uda"
 DATASET = "hardshapes_shifted_sem_seg_val"
 STAGES = [
@@ -45,10 +47,7 @@ def run_chain(seed, iters, out, opts):
         "SOLVER.CHECKPOINT_PERIOD", str(iters),
         *opts,
     ]  # fmt: skip
-    with open(out + ".log", "w") as log:
-        proc = subprocess.run(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        raise RuntimeError(f"chain seed {seed} failed; see {out}.log")
+    _runs.launch(cmd, out + ".log")
     miou = {}
     for key, sub, _ in STAGES:
         with open(os.path.join(out, sub, "inference", DATASET, "sem_seg_metrics.json")) as f:

@@ -275,6 +275,41 @@ def test_evidence_t_interval_and_paired_differences_by_hand():
     assert d["small_mIoU"]["mean"] == 0 and not d["small_mIoU"]["beyond_interval"]
 
 
+def test_hl_branch_cost_reports_both_branches_and_the_trained_size(tmp_path):
+    out = tmp_path / "hl_branch_cost.json"
+    args = ["--flop-size", "64", "64", "--step-size", "64", "64", "--iters", "1", "--json", out]
+    proc = _run_bench("hl_branch_cost.py", "--models", "DeepLabV3+ tiny", *args)
+    res = json.loads(out.read_text())["results"]["DeepLabV3+ tiny"]
+    f = res["flops"]
+    for branch in ("copy", "light"):
+        assert f[branch + "_ratio"] == pytest.approx(
+            (f["base_gflops"] + f[branch + "_branch_gflops"]) / f["base_gflops"]
+        )
+        assert res["step"]["step_s"][branch] > 0
+        assert f[branch + "_branch_gflops"] > 0 and f[branch + "_branch_params_M"] > 0
+    assert res["step_trained_size"] == [64, 64] and "trained at 64x64" in proc.stdout
+    # the R101 configs pad every training image to the 769 crop, whatever the step size
+    sys.path.insert(0, str(REPO / "bench"))
+    import hl_branch_cost
+
+    psp = hl_branch_cost.MODELS["PSPNet R101c"]
+    assert hl_branch_cost.trained_size(psp, (256, 256)) == [769, 769]
+
+
+def test_launch_logs_output_sets_one_thread_and_names_the_log_on_failure(tmp_path, monkeypatch):
+    sys.path.insert(0, str(REPO / "bench"))
+    import _runs
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    log = tmp_path / "ok.log"
+    _runs.launch([sys.executable, "-c", "import os; print(os.environ['OMP_NUM_THREADS'])"], log)
+    assert log.read_text().strip() == "1"
+    bad = tmp_path / "bad.log"
+    with pytest.raises(RuntimeError, match=r"exit 3\); see .*bad\.log"):
+        _runs.launch([sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], bad)
+    assert "boom" in bad.read_text()
+
+
 def test_evidence_suite_smoke_runs_every_arm_and_reuses_finished_runs(tmp_path):
     """The small-budget mode of bench/evidence.py (one seed, 2 iterations): every method's arms
     run from the commands the suite writes, and a rerun repeats nothing."""
