@@ -55,3 +55,29 @@ def test_hl_over_ocr_weights_both_stages_and_learns_from_the_last():
     losses["loss_hardness"].backward()
     assert _grads(head.hl.stage1) and _grads(head.hl.stage2)
     assert not _grads(head.seg) and not _grads(model.backbone)
+
+
+def test_light_branch_over_ocr_is_built_and_weights_both_stages():
+    """MODEL.HARDNESS.BRANCH light is honoured on a cascade too (it used to be replaced by the
+    cascade copy without a word): one small branch, the same map on both stages' losses."""
+    from hardseg.modeling.heads.hl_light_branch import LightHardnessBranch
+
+    torch.manual_seed(0)
+    model = build_model(tiny_cfg(*OPTS, "MODEL.HARDNESS.BRANCH", "light", config=CONFIG))
+    head = model.sem_seg_head
+    assert isinstance(head.hl, LightHardnessBranch)
+    torch.nn.init.zeros_(head.hl.predictor.weight)  # z = 0: w uniform, as in the test above
+    model.train()
+    batch = random_batch(n=2, h=64, w=64, num_classes=7)
+    with EventStorage(0):
+        losses = model(batch)
+    assert set(losses) == {"loss_sem_seg", "loss_sem_seg_stage1", "loss_hardness"}
+    targets = torch.stack([b["sem_seg"] for b in batch])
+    with torch.no_grad():
+        images = normalize_and_pad([b["image"] for b in batch], model.pixel_mean, model.pixel_std)
+        stage1 = head.seg.layers(model.backbone(images.tensor), return_features=True)[1]
+    up = F.interpolate(stage1["stage1_logits"], size=(64, 64), mode="bilinear")
+    ce = F.cross_entropy(up, targets, ignore_index=255, reduction="sum") / targets.numel()
+    torch.testing.assert_close(losses["loss_sem_seg_stage1"], 0.4 * ce, rtol=1e-4, atol=1e-6)
+    losses["loss_hardness"].backward()
+    assert _grads(head.hl) and not _grads(head.seg) and not _grads(model.backbone)

@@ -142,15 +142,15 @@ class HardnessHead(nn.Module):
             )
         build = SEM_SEG_HEADS_REGISTRY.get(h.HEAD_NAME)
         head = build(cfg, input_shape)
-        if hasattr(build, "hl_branch_from_config"):  # a cascade decides its own copy (OCRNet)
-            hl_head = build.hl_branch_from_config(cfg, input_shape)
-        elif h.BRANCH == "light":  # a small branch on the detached features (hl_light_branch.py)
+        if h.BRANCH == "light":  # a small branch on the detached features (hl_light_branch.py)
             hl_head = LightHardnessBranch(
                 input_shape,
                 cfg.MODEL.SEM_SEG_HEAD.IN_FEATURES,
                 h.LIGHT_CHANNELS,
                 cfg.MODEL.SEM_SEG_HEAD.NORM,
             )
+        elif h.BRANCH == "copy" and hasattr(build, "hl_branch_from_config"):
+            hl_head = build.hl_branch_from_config(cfg, input_shape)  # a cascade's copy (OCRNet)
         elif h.BRANCH == "copy":  # the official branch: the decode head with one output
             hl_cfg = cfg.clone()
             hl_cfg.defrost()
