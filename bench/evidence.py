@@ -16,7 +16,7 @@ the interval excludes 0.
 Methods (``--methods``) and their arms, the reference first:
 
 * ``hl_deeplabv3plus``: baseline, HL (official ``copy`` branch, lambda_HL 0.01), HL ``light``
-  branch, HL with lambda_HL 0.1, and the two **controls** of the protocol: ``neg_hl_reversed`` (HL
+  branch, HL with lambda_HL 0.03, 0.1 and 0.3 (3x, 10x, 30x), and the two **controls** of the protocol: ``neg_hl_reversed`` (HL
   with lambda_HL -0.1, so the learned weights favour the easy pixels: must lose) and
   ``pos_baseline_2x`` (the baseline with twice the iterations: must win);
 * ``hl_pspnet``: baseline vs HL on PSPNet (images upsampled to 256 px: at 128 px the stride-8
@@ -145,11 +145,14 @@ def methods():
                 "baseline": baseline,
                 "hl": Arm("HL", DLV3P_HL_CFG, dl),
                 "hl_light": Arm("HL light", DLV3P_HL_CFG, dl + ["MODEL.HARDNESS.BRANCH", "light"]),
-                "hl_lambda10x": Arm(
-                    "HL, lambda 0.1 (10x official)",
-                    DLV3P_HL_CFG,
-                    dl + ["MODEL.HARDNESS.LOSS_WEIGHT", "0.1"],
-                ),
+                **{
+                    f"hl_lambda{x}x": Arm(
+                        f"HL, lambda {lam} ({x}x official)",
+                        DLV3P_HL_CFG,
+                        dl + ["MODEL.HARDNESS.LOSS_WEIGHT", lam],
+                    )
+                    for x, lam in ((3, "0.03"), (10, "0.1"), (30, "0.3"))
+                },
                 "neg_hl_reversed": Arm(
                     "neg. control: HL reversed, lambda -0.1",
                     DLV3P_HL_CFG,
