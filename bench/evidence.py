@@ -16,7 +16,8 @@ the interval excludes 0.
 Methods (``--methods``) and their arms, the reference first:
 
 * ``hl_deeplabv3plus``: baseline, HL (official ``copy`` branch, lambda_HL 0.01), HL ``light``
-  branch, HL with lambda_HL 0.03, 0.1 and 0.3 (3x, 10x, 30x), and the two **controls** of the protocol: ``neg_hl_reversed`` (HL
+  branch, HL with lambda_HL 0.03, 0.1, 0.3 and 1.0 (3x to 100x), the baseline at twice the
+  learning rate (does a larger step alone explain a gain?), and the two **controls** of the protocol: ``neg_hl_reversed`` (HL
   with lambda_HL -0.1, so the learned weights favour the easy pixels: must lose) and
   ``pos_baseline_2x`` (the baseline with twice the iterations: must win);
 * ``hl_pspnet``: baseline vs HL on PSPNet (images upsampled to 256 px: at 128 px the stride-8
@@ -151,8 +152,13 @@ def methods():
                         DLV3P_HL_CFG,
                         dl + ["MODEL.HARDNESS.LOSS_WEIGHT", lam],
                     )
-                    for x, lam in ((3, "0.03"), (10, "0.1"), (30, "0.3"))
+                    for x, lam in ((3, "0.03"), (10, "0.1"), (30, "0.3"), (100, "1.0"))
                 },
+                # HL's weighted loss is larger than the mean loss once the weights favour the
+                # high-loss pixels, like a larger step: is a larger learning rate alone the gain?
+                "baseline_lr2x": Arm(
+                    "baseline, 2x learning rate", DLV3P_CFG, dl + ["SOLVER.BASE_LR", "0.04"]
+                ),
                 "neg_hl_reversed": Arm(
                     "neg. control: HL reversed, lambda -0.1",
                     DLV3P_HL_CFG,
