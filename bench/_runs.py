@@ -39,6 +39,10 @@ PIL_COLORS = {
     "tab:orange": (255, 127, 14),
     "tab:green": (44, 160, 44),
     "tab:purple": (148, 103, 189),
+    "tab:brown": (140, 86, 75),
+    "tab:pink": (227, 119, 194),
+    "tab:olive": (188, 189, 34),
+    "tab:cyan": (23, 190, 207),
 }
 
 
@@ -167,6 +171,11 @@ def chart(summary, path, variants, colors, title, pil_title, labels=None):
     names = list(HARDSHAPES_CLASSES) + ["thin", "small", "mIoU"]
     extra = {"thin": "thin_mIoU", "small": "small_mIoU", "mIoU": "mIoU"}
     labels = list(labels or variants)
+    if len(colors) < len(variants) or len(labels) != len(variants):
+        raise ValueError(
+            f"chart {path}: {len(variants)} variants need as many colours and labels "
+            f"(got {len(colors)} colours, {len(labels)} labels)."
+        )
 
     def values(v, std=False):
         return [_value(summary[v], extra.get(n, n), std=std) for n in names]

@@ -126,11 +126,15 @@ UDA = QUARTER + [
 
 class Arm:
     """One arm: ``tools/train_net.py --config-file config`` + ``opts`` for ``iters_factor`` times
-    the budget's iterations; ``kind`` "hiast" arms read a stage of one HIAST chain instead."""
+    the budget's iterations; ``kind`` "hiast" arms read a stage of one HIAST chain instead;
+    ``also_vs`` names a second arm this one is compared with besides the method's reference."""
 
-    def __init__(self, label, config, opts=(), iters_factor=1, kind="train", stage=None):
+    def __init__(
+        self, label, config, opts=(), iters_factor=1, kind="train", stage=None, also_vs=None
+    ):
         self.label, self.config, self.opts = label, config, list(opts)
         self.iters_factor, self.kind, self.stage = iters_factor, kind, stage
+        self.also_vs = also_vs  # a second arm of the method to compare with (paired), or None
 
 
 def methods():
@@ -151,6 +155,7 @@ def methods():
                         f"HL, lambda {lam} ({x}x official)",
                         DLV3P_HL_CFG,
                         dl + ["MODEL.HARDNESS.LOSS_WEIGHT", lam],
+                        also_vs="baseline_lr2x",
                     )
                     for x, lam in ((3, "0.03"), (10, "0.1"), (30, "0.3"), (100, "1.0"))
                 },
@@ -331,22 +336,36 @@ def method_table(name, reference, arms, summary, diffs):
         if arm == reference:
             cells += ["(reference)"] * (len(GROUPS) + 1)
         else:
-            for g in GROUPS + (BOUNDARY_BIN,):
-                d = diffs[arm].get(g)
-                if d is None:
-                    cells.append("n/a")
-                    continue
-                lo, hi = d["ci95"]
-                ci = "" if lo != lo else f" [{lo:+.2f}, {hi:+.2f}]"
-                cells.append(f"{d['mean']:+.2f}{ci}")
+            cells += diff_cells(diffs[arm])
         rows.append("| " + " | ".join(cells) + " |")
     return rows
+
+
+def diff_cells(diff):
+    """Table cells "mean [lo, hi]" of one paired difference for mIoU / thin / small / the
+    boundary bin ("n/a" where a value is missing)."""
+    cells = []
+    for g in GROUPS + (BOUNDARY_BIN,):
+        d = diff.get(g)
+        if d is None:
+            cells.append("n/a")
+            continue
+        lo, hi = d["ci95"]
+        ci = "" if lo != lo else f" [{lo:+.2f}, {hi:+.2f}]"
+        cells.append(f"{d['mean']:+.2f}{ci}")
+    return cells
 
 
 TABLE_HEAD = [
     "| method | arm | mIoU | thin mIoU | small mIoU | Δ mIoU [95 % CI] | Δ thin | Δ small"
     " | Δ mIoU ≤ 2 px from a boundary |",
     "|---|---|---|---|---|---|---|---|---|",
+]
+# paired differences of arms against a second arm (Arm.also_vs)
+ALSO_VS_HEAD = [
+    "| method | arm | compared with | Δ mIoU [95 % CI] | Δ thin | Δ small"
+    " | Δ mIoU ≤ 2 px from a boundary |",
+    "|---|---|---|---|---|---|---|",
 ]
 
 
@@ -442,7 +461,7 @@ def main(argv=None):
         "failed": failed,
         "methods": {},
     }
-    lines = list(TABLE_HEAD)
+    lines, also_lines = list(TABLE_HEAD), []
     for name in names:
         reference, arms, controls = all_methods[name]
         runs = {}
@@ -455,6 +474,14 @@ def main(argv=None):
             continue
         summary = summarize(runs)
         diffs = {a: paired(runs, a, reference) for a in runs if a != reference}
+        also = {
+            a: {"compared_with": arms[a].also_vs, **paired(runs, a, arms[a].also_vs)}
+            for a in runs
+            if arms[a].also_vs in runs
+        }
+        for a, d in also.items():
+            cells = [name, arms[a].label, arms[d["compared_with"]].label, *diff_cells(d)]
+            also_lines.append("| " + " | ".join(cells) + " |")
         checks = {
             a: {
                 "expected": "worse" if sign < 0 else "better",
@@ -482,10 +509,12 @@ def main(argv=None):
             "runs": {a: {str(s): m for s, m in r.items()} for a, r in runs.items()},
             "summary": summary,
             "paired_differences": diffs,
+            "paired_differences_also_vs": also,
             "controls": checks,
             "table": rows,
         }
         palette = ["tab:gray", "tab:red", "tab:orange", "tab:purple", "tab:green", "tab:blue"]
+        palette += ["tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
         present = [a for a in arms if a in runs]
         method["chart"] = _runs.chart(
             summary,
@@ -503,6 +532,9 @@ def main(argv=None):
             )
         for a, c in checks.items():
             print(f"control {name}/{a}: expected {c['expected']}, separates: {c['separates']}")
+    if also_lines:
+        lines += ["", "Paired differences against a second arm of the method:", ""]
+        lines += ALSO_VS_HEAD + also_lines
     table_text = "\n".join(lines)
     print(table_text)
     report["table"] = table_text

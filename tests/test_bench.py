@@ -296,6 +296,14 @@ def test_hl_branch_cost_reports_both_branches_and_the_trained_size(tmp_path):
     assert hl_branch_cost.trained_size(psp, (256, 256)) == [769, 769]
 
 
+def test_chart_refuses_fewer_colours_than_variants(tmp_path):
+    sys.path.insert(0, str(REPO / "bench"))
+    import _runs
+
+    with pytest.raises(ValueError, match="3 variants need as many colours"):
+        _runs.chart({}, tmp_path / "c.png", ["a", "b", "c"], ["tab:red"] * 2, "t", "t")
+
+
 def test_launch_logs_output_sets_one_thread_and_names_the_log_on_failure(tmp_path, monkeypatch):
     sys.path.insert(0, str(REPO / "bench"))
     import _runs
@@ -334,6 +342,10 @@ def test_evidence_suite_smoke_runs_every_arm_and_reuses_finished_runs(tmp_path):
     assert arms["hiast"] == {"source_only", "hiast_round1"}
     hl = res["methods"]["hl_deeplabv3plus"]
     assert set(hl["controls"]) == {"neg_hl_reversed", "pos_baseline_2x"}
+    also = hl["paired_differences_also_vs"]  # the lambda sweep against the 2x-lr baseline
+    assert set(also) == {f"hl_lambda{x}x" for x in (3, 10, 30, 100)}
+    assert {d["compared_with"] for d in also.values()} == {"baseline_lr2x"}
+    assert "| compared with |" in (out / "evidence.md").read_text()
     assert hl["iters"]["pos_baseline_2x"] == 4 and hl["iters"]["hl"] == 2
     assert "mIoU[0,2)" in hl["runs"]["hl"]["0"]["difficulty"]  # the boundary-distance bins
     assert "hardshapes_evidence_sem_seg_train" in hl["commands_seed0"]["baseline"]
