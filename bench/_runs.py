@@ -192,7 +192,7 @@ def chart(summary, path, variants, colors, title, pil_title, labels=None):
     x = range(len(names))
     n = len(variants)
     width = 0.8 / n
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig, ax = plt.subplots(figsize=(10 + 3 * (n > 4), 4))
     for k, (variant, color, label) in enumerate(zip(variants, colors, labels)):
         ax.bar(
             [i + (k - (n - 1) / 2) * width for i in x],
@@ -207,7 +207,10 @@ def chart(summary, path, variants, colors, title, pil_title, labels=None):
     ax.set_xticklabels(names)
     ax.set_ylabel("IoU (%)")
     ax.set_title(title)
-    ax.legend()
+    if n > 4:  # many variants: the legend beside the axes, not over the bars
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    else:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
