@@ -370,12 +370,18 @@ ALSO_VS_HEAD = [
 
 
 def _git_commit():
-    """HEAD's commit (with "+dirty" when tracked files differ), or "unknown" outside git."""
+    """HEAD's commit (with "+dirty" when tracked files other than the recorded results under
+    bench/results differ), or "unknown" outside git."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
         ).stdout.strip()
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=REPO).returncode != 0
+        dirty = (
+            subprocess.run(
+                ["git", "diff", "--quiet", "HEAD", "--", ".", ":(exclude)bench/results"], cwd=REPO
+            ).returncode
+            != 0
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
