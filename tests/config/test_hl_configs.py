@@ -61,10 +61,15 @@ def test_cityscapes_hl_recipe_values():
 
 
 def test_cityscapes_pspnet_hl_trains_on_an_odd_crop():
-    """The headline model (R101-V1c PSPNet + aux + HL) at a 65x65 crop (padded to 72)."""
-    model = build_model(tiny_cfg(config=_yaml("cityscapes/pspnet_R101c_os8_769_hl_bs8_40k")))
+    """The headline model (R101-V1c PSPNet + aux + HL) on an odd crop padded to exactly its
+    size, as the 769 recipe does (INPUT.CROP.PAD_TO_SIZE), at 65x65 instead of 769x769."""
+    cfg = tiny_cfg(
+        "INPUT.CROP.SIZE", (65, 65), config=_yaml("cityscapes/pspnet_R101c_os8_769_hl_bs8_40k")
+    )
+    model = build_model(cfg)
+    assert model.pad_to_size == (65, 65)
     model.train()
     with EventStorage():
-        losses = model(random_batch(n=2, h=65, w=65, num_classes=19))
+        losses = model(random_batch(n=2, h=60, w=65, num_classes=19))
     assert set(losses) == {"loss_sem_seg", "loss_hardness", "loss_aux"}
     sum(losses.values()).backward()
