@@ -16,8 +16,9 @@ the interval excludes 0.
 Methods (``--methods``) and their arms, the reference first:
 
 * ``hl_deeplabv3plus``: baseline, HL (official ``copy`` branch, lambda_HL 0.01), HL ``light``
-  branch, HL with lambda_HL 0.03, 0.1, 0.3 and 1.0 (3x to 100x; each also compared with the next
-  arm), the baseline at twice the learning rate (does a larger step alone explain a gain?), and
+  branch, HL with lambda_HL 0.03, 0.1, 0.3 and 1.0 (3x to 100x; each also compared with the
+  2x-learning-rate baseline), the baseline at 2x and 4x the learning rate (does a larger step alone explain a gain?),
+  HL at lambda_HL 1.0 with half the learning rate (about the baseline's step), and
   the two **controls** of the protocol: ``neg_hl_reversed`` (HL with lambda_HL -0.1, so the
   learned weights favour the easy pixels: must lose) and ``pos_baseline_2x`` (the baseline with
   twice the iterations: must win);
@@ -164,6 +165,16 @@ def methods():
                 # high-loss pixels, like a larger step: is a larger learning rate alone the gain?
                 "baseline_lr2x": Arm(
                     "baseline, 2x learning rate", DLV3P_CFG, dl + ["SOLVER.BASE_LR", "0.04"]
+                ),
+                "baseline_lr4x": Arm(
+                    "baseline, 4x learning rate", DLV3P_CFG, dl + ["SOLVER.BASE_LR", "0.08"]
+                ),
+                # HL's weighted loss is about twice the mean loss at lambda 1.0: at half the
+                # learning rate its step is about the baseline's, so what is left is re-weighting
+                "hl_lambda100x_lr_half": Arm(
+                    "HL, lambda 1.0, 1/2 learning rate",
+                    DLV3P_HL_CFG,
+                    dl + ["MODEL.HARDNESS.LOSS_WEIGHT", "1.0", "SOLVER.BASE_LR", "0.01"],
                 ),
                 "neg_hl_reversed": Arm(
                     "neg. control: HL reversed, lambda -0.1",
@@ -521,7 +532,7 @@ def main(argv=None):
             "table": rows,
         }
         palette = ["tab:gray", "tab:red", "tab:orange", "tab:purple", "tab:green", "tab:blue"]
-        palette += ["tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
+        palette += ["tab:brown", "tab:pink", "tab:olive", "tab:cyan", "black", "gold"]
         present = [a for a in arms if a in runs]
         method["chart"] = _runs.chart(
             summary,

@@ -336,7 +336,8 @@ def test_evidence_suite_smoke_runs_every_arm_and_reuses_finished_runs(tmp_path):
     arms = {m: set(r["runs"]) for m, r in res["methods"].items()}
     assert arms["hl_deeplabv3plus"] == {
         "baseline", "hl", "hl_light", "hl_lambda3x", "hl_lambda10x", "hl_lambda30x",
-        "hl_lambda100x", "baseline_lr2x", "neg_hl_reversed", "pos_baseline_2x",
+        "hl_lambda100x", "baseline_lr2x", "baseline_lr4x", "hl_lambda100x_lr_half",
+        "neg_hl_reversed", "pos_baseline_2x",
     }  # fmt: skip
     assert arms["u2pl"] == {"sup_only", "u2pl", "u2pl_hl"}
     assert arms["hiast"] == {"source_only", "hiast_round1"}
