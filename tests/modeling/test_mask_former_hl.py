@@ -148,6 +148,16 @@ def test_config_keys_reach_the_criterion():
         assert (hl.ENABLED, hl.EPS, hl.LOSS_WEIGHT) == (True, 0.1, 0.01)
 
 
+def test_light_branch_key_is_refused_on_mask_classification():
+    """MODEL.HARDNESS.BRANCH picks HardnessHead's branch; here it used to be ignored silently."""
+    with pytest.raises(ValueError, match="MODEL.HARDNESS.BRANCH='light'.*MaskHardnessBranch"):
+        build_model(
+            tiny_cfg(
+                "MODEL.HARDNESS.ENABLED", True, "MODEL.HARDNESS.BRANCH", "light", config=INSTANT
+            )
+        )
+
+
 def test_hl_term_reaches_only_the_hl_branch():
     model = _hl_model()
     model.train()

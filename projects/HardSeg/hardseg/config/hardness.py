@@ -20,7 +20,8 @@ def add_hardness_config(cfg):
     # The HL branch: "copy" (official: the decode head again, one output channel) or "light" (a
     # few convs on the detached backbone features of MODEL.SEM_SEG_HEAD.IN_FEATURES,
     # hardseg/modeling/heads/hl_light_branch.py; far cheaper on R101 models). Inference is the
-    # same either way (the branch only runs in training).
+    # same either way (the branch only runs in training). A HardnessHead key: the Mask2Former-style
+    # model always has its own small branch and refuses "light".
     cfg.MODEL.HARDNESS.BRANCH = "copy"
     # Width of the "light" branch.
     cfg.MODEL.HARDNESS.LIGHT_CHANNELS = 64

@@ -129,6 +129,12 @@ class HardMaskFormer(nn.Module):
         )
         hardness_branch = None
         if hl.ENABLED:
+            if hl.BRANCH != "copy":  # the key chooses HardnessHead's branch; say so, not ignore it
+                raise ValueError(
+                    f"MODEL.HARDNESS.BRANCH={hl.BRANCH!r} selects the HL branch of HardnessHead "
+                    "(per-pixel models); the mask-classification model always uses its own small "
+                    "branch on mask_features (MaskHardnessBranch). Leave BRANCH 'copy' here."
+                )
             head = cfg.MODEL.SEM_SEG_HEAD
             hardness_branch = MaskHardnessBranch(
                 head.MASK_DIM, head.CONVS_DIM, head.NORM, init_std=hl.PREDICTOR_INIT_STD
