@@ -19,9 +19,9 @@ Methods (``--methods``) and their arms, the reference first:
   branch, HL with lambda_HL 0.03, 0.1, 0.3 and 1.0 (3x to 100x; each also compared with the
   2x-learning-rate baseline), the baseline at 2x and 4x the learning rate (does a larger step
   alone explain a gain?), HL at lambda_HL 1.0 with half the learning rate (about the baseline's
-  step), and the two **controls** of the protocol: ``neg_hl_reversed`` (HL with lambda_HL -0.1, so the
-  learned weights favour the easy pixels: must lose) and ``pos_baseline_2x`` (the baseline with
-  twice the iterations: must win);
+  step), and the two **controls** of the protocol: ``neg_hl_reversed`` (HL with lambda_HL -0.1,
+  so the learned weights favour the easy pixels: must lose) and ``pos_baseline_2x`` (the
+  baseline with twice the iterations: must win);
 * ``hl_pspnet``: baseline vs HL on PSPNet (images upsampled to 256 px: at 128 px the stride-8
   PSPNet does not learn the thin classes in this budget);
 * ``cac_deeplabv3plus``: baseline vs CAC over the DeepLabV3+ head (same baseline runs as HL);
